@@ -1,0 +1,186 @@
+"""Event contracts: every event liftmeter publishes, as frozen, versioned pydantic models.
+
+Producers and consumers share these models. Each event carries `event_id` (a UUID, the
+dedupe key), `event_type`, `schema_version`, `merchant_id` (the partition key) and a
+timezone-aware `occurred_at`, normalised to UTC. On the wire an event is the UTF-8 JSON of
+its model; `decode_event` rejects unknown fields, wrong types, unknown event types and
+unknown schema versions with a `EventDecodeError` whose message names the field, so a
+consumer can dead-letter the message and go on.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from liftmeter.errors import ValidationFailed
+from liftmeter.ids import new_event_id
+from liftmeter.money import MINOR_UNITS, parse_amount
+
+CALLS_TOPIC = "liftmeter.calls.v1"
+EXPOSURES_TOPIC = "liftmeter.exposures.v1"
+CONVERSIONS_TOPIC = "liftmeter.conversions.v1"
+
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+Count = Annotated[int, Field(ge=0)]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class EventDecodeError(ValidationFailed):
+    """A message is not a valid liftmeter event; the message says why and where."""
+
+    code = "event_decode_error"
+
+
+class Event(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    topic: ClassVar[str]
+
+    event_id: uuid.UUID = Field(default_factory=new_event_id)
+    event_type: str
+    schema_version: int
+    merchant_id: Id
+    occurred_at: AwareDatetime
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc_after_epoch(cls, value: datetime) -> datetime:
+        value = value.astimezone(UTC)
+        if value < EPOCH:
+            raise ValueError("must not be before 1970-01-01T00:00:00Z")
+        return value
+
+    @property
+    def key(self) -> bytes:
+        """The partition key: all events of one merchant stay in order on one partition."""
+        return self.merchant_id.encode()
+
+    def encode(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class CallCompleted(Event):
+    """A description call finished (succeeded, or was blocked by the risk screen)."""
+
+    topic: ClassVar[str] = CALLS_TOPIC
+
+    event_type: Literal["call.completed"] = "call.completed"
+    schema_version: Literal[1] = 1
+    call_id: Id
+    description_id: Id
+    product_id: Id
+    api_key_id: Id
+    model: Id
+    backend: Literal["local", "openai"]
+    prompt_tokens: Count
+    completion_tokens: Count
+    cached_tokens: Count | None = None
+    latency_ms: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    cache_hit: bool
+    risk_verdict: Literal["pass", "review", "block"]
+    risk_score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    status: Literal["succeeded", "blocked", "failed"]
+    idempotency_key: Annotated[str, Field(max_length=255)] | None = None
+
+
+class ExposureRecorded(Event):
+    """A storefront showed a visitor (or a product page) one arm of an experiment."""
+
+    topic: ClassVar[str] = EXPOSURES_TOPIC
+
+    event_type: Literal["exposure.recorded"] = "exposure.recorded"
+    schema_version: Literal[1] = 1
+    experiment_id: Id
+    unit_type: Literal["visitor", "product"]
+    unit_id: Id
+    product_id: Id
+    arm: Literal["treatment", "holdout"]
+    description_id: Id | None = None
+
+
+class ConversionRecorded(Event):
+    """A shopper viewed, added to cart or bought; `revenue` is an exact decimal string."""
+
+    topic: ClassVar[str] = CONVERSIONS_TOPIC
+
+    event_type: Literal["conversion.recorded"] = "conversion.recorded"
+    schema_version: Literal[1] = 1
+    kind: Literal["view", "add_to_cart", "purchase"]
+    visitor_id: Id
+    product_id: Id
+    order_id: Id | None = None
+    revenue: Annotated[str, Field(max_length=40)] = "0"
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    description_id: Id | None = None
+
+    @field_validator("revenue")
+    @classmethod
+    def _decimal_non_negative(cls, value: str) -> str:
+        amount = parse_amount(value, param="revenue")
+        if amount < 0:
+            raise ValueError("must not be negative (refunds are a separate kind)")
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if value not in MINOR_UNITS:
+            raise ValueError(f"unknown currency {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _purchase_has_order(self) -> ConversionRecorded:
+        if self.kind == "purchase" and self.order_id is None:
+            raise ValueError("a purchase needs an order_id")
+        return self
+
+
+EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
+    ("call.completed", 1): CallCompleted,
+    ("exposure.recorded", 1): ExposureRecorded,
+    ("conversion.recorded", 1): ConversionRecorded,
+}
+TOPICS: tuple[str, ...] = (CALLS_TOPIC, EXPOSURES_TOPIC, CONVERSIONS_TOPIC)
+
+
+def _describe(exc: ValidationError) -> tuple[str, str]:
+    """(field path, message) of the first error, e.g. ("revenue", "must not be negative")."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "event"
+    return where, first["msg"].removeprefix("Value error, ")
+
+
+def decode_event(raw: bytes | str) -> Event:
+    """Parse one wire message into its event model, or raise `EventDecodeError`."""
+    try:
+        head: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EventDecodeError(f"not JSON: {exc}", param="message") from None
+    if not isinstance(head, dict):
+        raise EventDecodeError("must be a JSON object", param="message")
+    kind = (head.get("event_type"), head.get("schema_version"))
+    model = EVENT_TYPES.get(kind)  # type: ignore[arg-type]
+    if model is None:
+        known = any(kind[0] == t for t, _ in EVENT_TYPES)
+        field = "schema_version" if known else "event_type"
+        raise EventDecodeError(f"unknown {field} {head.get(field)!r}", param=field)
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        where, message = _describe(exc)
+        raise EventDecodeError(message, param=where) from None

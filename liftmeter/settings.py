@@ -1,0 +1,122 @@
+"""Settings: one `Settings` object, read from `LIFTMETER_*` environment variables.
+
+Nested sections use `__` (`LIFTMETER_DATABASE__URL`, `LIFTMETER_EVENTS__BACKEND`). Build it
+once per entry point with `load_settings()` and pass it down; nothing else reads the
+environment. Defaults are the embedded ones: a SQLite file under `./var/` and the event log
+kept in that same database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from liftmeter.errors import ConfigurationError
+
+ENV_PREFIX = "LIFTMETER_"
+ENV_NESTED_DELIMITER = "__"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    """Where liftmeter keeps its tables: SQLite by default, PostgreSQL in production."""
+
+    url: str = "sqlite:///./var/liftmeter.db"
+    echo: bool = False
+    pool_size: int = Field(default=5, ge=1, le=200)
+
+    @field_validator("url")
+    @classmethod
+    def _known_dialect(cls, url: str) -> str:
+        if not url.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return url
+
+
+class EventsSettings(_Section):
+    """The event log: `embedded` (a table in the database) or `kafka`."""
+
+    backend: Literal["embedded", "kafka"] = "embedded"
+    bootstrap_servers: str = "127.0.0.1:9092"
+    client_id: str = "liftmeter"
+    partitions: int = Field(default=4, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1, le=16)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    poll_max_records: int = Field(default=5000, ge=1, le=100_000)
+    poll_timeout_ms: int = Field(default=500, ge=0, le=60_000)
+
+
+class InferenceSettings(_Section):
+    """Which model generates descriptions: the in-process sparse model or an OpenAI-compatible server."""
+
+    backend: Literal["local", "openai"] = "local"
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str = "liftmeter-sparse-small"
+    api_key: str | None = None
+    checkpoint: Path | None = None
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    batch_wait_ms: float = Field(default=5.0, ge=0, le=1000)
+    max_batch_size: int = Field(default=8, ge=1, le=256)
+
+
+class AttributionSettings(_Section):
+    """Experiment defaults: the attribution window and the holdout share."""
+
+    window_days: int = Field(default=7, ge=1, le=90)
+    holdout_share: float = Field(default=0.1, gt=0, lt=1)
+
+
+class BillingSettings(_Section):
+    """Invoice defaults."""
+
+    default_currency: str = Field(default="USD", min_length=3, max_length=3)
+
+
+class LogSettings(_Section):
+    """Structured logging: JSON lines for machines, or a console rendering for people."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_output: bool = Field(default=True, alias="json")
+
+
+class Settings(BaseSettings):
+    """Every setting of liftmeter, grouped in sections."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: Path = Path("./var")
+    database: DatabaseSettings = DatabaseSettings()
+    events: EventsSettings = EventsSettings()
+    inference: InferenceSettings = InferenceSettings()
+    attribution: AttributionSettings = AttributionSettings()
+    billing: BillingSettings = BillingSettings()
+    log: LogSettings = LogSettings()
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    return ENV_PREFIX + ENV_NESTED_DELIMITER.join(str(part).upper() for part in loc)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (and `overrides`) into `Settings`.
+
+    Raises `ConfigurationError` naming the offending environment variable, so an entry
+    point can print one clear line instead of a stack trace.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigurationError(first["msg"], param=_env_name(first["loc"])) from None
