@@ -51,7 +51,7 @@ def build_engine(settings: DatabaseSettings) -> Engine:
     """Create an engine for `settings.url`; raise `ConfigurationError` on a malformed URL."""
     try:
         url = make_url(settings.url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise ConfigurationError(str(exc), param="LIFTMETER_DATABASE__URL") from None
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":

@@ -48,7 +48,7 @@ def configure_logging(settings: LogSettings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("kafka", "alembic.runtime.migration"):
+    for noisy in ("kafka", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 

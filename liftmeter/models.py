@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -108,12 +109,16 @@ class ProcessedEvent(Base):
 
 
 class DeadLetter(Base):
-    """A message a consumer could not decode or apply, with the reason; the consumer went on."""
+    """A message a consumer could not decode or apply, with the reason; the consumer went on.
+
+    One row per (group, position): a redelivered bad message is not recorded twice.
+    """
 
     __tablename__ = "dead_letters"
+    __table_args__ = (UniqueConstraint("group_id", "topic", "partition", "offset"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    group_id: Mapped[str] = mapped_column(String(200), index=True)
+    group_id: Mapped[str] = mapped_column(String(200))
     topic: Mapped[str] = mapped_column(String(200))
     partition: Mapped[int] = mapped_column(Integer)
     offset: Mapped[int] = mapped_column(BigInteger)

@@ -119,4 +119,5 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ConfigurationError(first["msg"], param=_env_name(first["loc"])) from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigurationError(message, param=_env_name(first["loc"])) from None

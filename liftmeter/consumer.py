@@ -1,0 +1,210 @@
+"""The consumer runner: poll a batch, apply it in one transaction, then commit offsets.
+
+Delivery guarantee: effectively once. The log delivers at least once; the runner makes
+redelivery harmless. Per batch it
+
+1. decodes every message (undecodable ones become dead letters with the reason),
+2. opens one database transaction in which it claims the event ids for its group in
+   `processed_events` (`INSERT … ON CONFLICT DO NOTHING … RETURNING`): only ids that were
+   not there before are handed to the handler, so duplicates within a batch, across
+   batches, after a crash or in a replay change nothing,
+3. lets the handler apply the fresh events (and dead-letters those it rejects),
+4. commits the transaction, and only then commits the offsets.
+
+A crash before (4) rolls the claims back with the effects; a crash between the commit and
+the offset commit redelivers the batch, whose ids are then already claimed. An unexpected
+error in the handler makes the runner retry the batch one event at a time, so a poison
+message is dead-lettered alone and the rest goes through. Database connection errors are
+not dead-lettered: they propagate, nothing is committed, and the batch comes again.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from liftmeter.db import insert_ignoring_conflicts
+from liftmeter.errors import LiftmeterError
+from liftmeter.eventlog.base import Consumer, Record, next_offsets
+from liftmeter.events import Event, EventDecodeError, decode_event
+from liftmeter.logging import get_logger
+from liftmeter.models import DeadLetter, ProcessedEvent
+
+log = get_logger(__name__)
+
+_CLAIM_CHUNK = 1000
+
+
+class Rejection(NamedTuple):
+    """An event the handler refused to apply, and why (it becomes a dead letter)."""
+
+    event_id: uuid.UUID
+    reason: str
+
+
+class EventHandler(Protocol):
+    """Applies fresh (never seen by this group) events inside the caller's transaction."""
+
+    def __call__(self, session: Session, events: Sequence[Event]) -> Sequence[Rejection]: ...
+
+
+@dataclass
+class BatchOutcome:
+    """What one or more batches did."""
+
+    polled: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+
+    def add(self, other: BatchOutcome) -> None:
+        self.polled += other.polled
+        self.applied += other.applied
+        self.duplicates += other.duplicates
+        self.dead_lettered += other.dead_lettered
+
+
+def _chunks(items: Sequence[uuid.UUID], size: int) -> Iterator[Sequence[uuid.UUID]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def claim_event_ids(session: Session, group_id: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Record `event_ids` as processed by `group_id`; return those not recorded before."""
+    fresh: set[uuid.UUID] = set()
+    table = ProcessedEvent.__table__
+    for chunk in _chunks(event_ids, _CLAIM_CHUNK):
+        rows = [{"group_id": group_id, "event_id": eid} for eid in chunk]
+        stmt = insert_ignoring_conflicts(session, table, rows, returning=[table.c.event_id])
+        fresh.update(session.execute(stmt).scalars())
+    return fresh
+
+
+def record_dead_letter(session: Session, group_id: str, record: Record, reason: str) -> None:
+    """Keep `record` with `reason`; a redelivered record is kept once."""
+    row = {
+        "group_id": group_id,
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "key": record.key,
+        "value": record.value,
+        "reason": reason[:2000],
+    }
+    session.execute(insert_ignoring_conflicts(session, DeadLetter.__table__, [row]))
+
+
+class ConsumerRunner:
+    """Runs one consumer-group member: poll → one transaction → commit offsets."""
+
+    def __init__(
+        self,
+        *,
+        consumer: Consumer,
+        sessions: sessionmaker[Session],
+        group_id: str,
+        handler: EventHandler,
+        max_records: int = 5000,
+        timeout_ms: int = 500,
+    ):
+        self.consumer = consumer
+        self._sessions = sessions
+        self.group_id = group_id
+        self._handler = handler
+        self._max_records = max_records
+        self._timeout_ms = timeout_ms
+
+    def run_once(self) -> BatchOutcome:
+        """Process one polled batch (possibly empty) and commit its offsets."""
+        records = self.consumer.poll(max_records=self._max_records, timeout_ms=self._timeout_ms)
+        if not records:
+            return BatchOutcome()
+        decoded, bad = self._decode(records)
+        try:
+            with self._sessions.begin() as session:
+                outcome = self._apply(session, decoded, bad)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - isolate the poison message, see module doc
+            log.warning("batch failed; retrying event by event", group=self.group_id, error=repr(exc))
+            outcome = self._apply_one_by_one(decoded, bad)
+        outcome.polled = len(records)
+        self.consumer.commit(next_offsets(records))
+        return outcome
+
+    def run(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        max_batches: int | None = None,
+        idle_polls_before_exit: int | None = None,
+    ) -> BatchOutcome:
+        """Loop until `stop` is set, `max_batches` batches ran, or the log stayed idle."""
+        total, batches, idle = BatchOutcome(), 0, 0
+        while not (stop and stop.is_set()):
+            outcome = self.run_once()
+            total.add(outcome)
+            batches += 1
+            idle = idle + 1 if outcome.polled == 0 else 0
+            if max_batches is not None and batches >= max_batches:
+                break
+            if idle_polls_before_exit is not None and idle >= idle_polls_before_exit:
+                break
+        return total
+
+    def _decode(
+        self, records: Sequence[Record]
+    ) -> tuple[list[tuple[Record, Event]], list[tuple[Record, str]]]:
+        decoded: list[tuple[Record, Event]] = []
+        bad: list[tuple[Record, str]] = []
+        for record in records:
+            try:
+                decoded.append((record, decode_event(record.value)))
+            except EventDecodeError as exc:
+                bad.append((record, str(exc)))
+        return decoded, bad
+
+    def _apply(
+        self, session: Session, decoded: Sequence[tuple[Record, Event]], bad: Sequence[tuple[Record, str]]
+    ) -> BatchOutcome:
+        outcome = BatchOutcome()
+        for record, reason in bad:
+            record_dead_letter(session, self.group_id, record, reason)
+        first: dict[uuid.UUID, tuple[Record, Event]] = {}
+        for record, event in decoded:
+            first.setdefault(event.event_id, (record, event))
+        fresh_ids = claim_event_ids(session, self.group_id, list(first))
+        fresh = [first[eid] for eid in first if eid in fresh_ids]
+        rejections = self._handler(session, [event for _, event in fresh]) if fresh else []
+        by_id = {event.event_id: record for record, event in fresh}
+        for rejection in rejections:
+            record_dead_letter(session, self.group_id, by_id[rejection.event_id], rejection.reason)
+        outcome.dead_lettered = len(bad) + len(rejections)
+        outcome.applied = len(fresh) - len(rejections)
+        outcome.duplicates = len(decoded) - len(fresh)
+        return outcome
+
+    def _apply_one_by_one(
+        self, decoded: Sequence[tuple[Record, Event]], bad: Sequence[tuple[Record, str]]
+    ) -> BatchOutcome:
+        total = BatchOutcome()
+        with self._sessions.begin() as session:
+            total.add(self._apply(session, [], bad))
+        for record, event in decoded:
+            try:
+                with self._sessions.begin() as session:
+                    total.add(self._apply(session, [(record, event)], []))
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - dead-letter exactly this message
+                reason = str(exc) if isinstance(exc, LiftmeterError) else repr(exc)
+                with self._sessions.begin() as session:
+                    record_dead_letter(session, self.group_id, record, f"apply failed: {reason}")
+                total.dead_lettered += 1
+        return total

@@ -1,0 +1,1 @@
+"""Alembic migrations: one history for every liftmeter table, on PostgreSQL and SQLite."""
