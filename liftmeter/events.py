@@ -131,7 +131,10 @@ class ConversionRecorded(Event):
     @field_validator("revenue")
     @classmethod
     def _decimal_non_negative(cls, value: str) -> str:
-        amount = parse_amount(value, param="revenue")
+        try:
+            amount = parse_amount(value, param="revenue")
+        except ValidationFailed as exc:
+            raise ValueError(exc.message) from None
         if amount < 0:
             raise ValueError("must not be negative (refunds are a separate kind)")
         return value
