@@ -50,6 +50,7 @@ class EventsSettings(_Section):
     connect_timeout_s: float = Field(default=10.0, gt=0)
     poll_max_records: int = Field(default=5000, ge=1, le=100_000)
     poll_timeout_ms: int = Field(default=500, ge=0, le=60_000)
+    session_timeout_ms: int = Field(default=10_000, ge=1_000, le=300_000)
 
 
 class InferenceSettings(_Section):
