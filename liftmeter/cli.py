@@ -6,6 +6,7 @@ with one clear line (exit code 2) when a setting is wrong or a service cannot be
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import Annotated, Any
@@ -40,8 +41,12 @@ app = _App(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-db_app = typer.Typer(help="Database schema: migrate, roll back, check for drift.", no_args_is_help=True)
-events_app = typer.Typer(help="The event log: topics, the outbox relay, dead letters.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database schema: migrate, roll back, check for drift.", no_args_is_help=True
+)
+events_app = typer.Typer(
+    help="The event log: topics, the outbox relay, dead letters.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(events_app, name="events")
 
@@ -86,7 +91,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "base") -> None:
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "base",
+) -> None:
     """Migrate the database down (to `base` drops every liftmeter table)."""
     from liftmeter import migrate
 
@@ -135,10 +142,8 @@ def events_relay(
     else:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             relay.run(stop=stop)
-        except KeyboardInterrupt:
-            pass
     relay.close()
     rt.close()
 
@@ -160,8 +165,15 @@ def events_dead_letters(
     table = Table("id", "group", "topic", "partition", "offset", "reason", "at")
     with rt.sessions() as session:
         for dl in session.scalars(stmt):
-            table.add_row(str(dl.id), dl.group_id, dl.topic, str(dl.partition), str(dl.offset),
-                          dl.reason, dl.created_at.isoformat(timespec="seconds"))
+            table.add_row(
+                str(dl.id),
+                dl.group_id,
+                dl.topic,
+                str(dl.partition),
+                str(dl.offset),
+                dl.reason,
+                dl.created_at.isoformat(timespec="seconds"),
+            )
     console.print(table)
     rt.close()
 
@@ -169,7 +181,9 @@ def events_dead_letters(
 @app.command("demo")
 def demo(
     merchants: Annotated[int, typer.Option(min=1, max=100, help="Merchants to simulate.")] = 3,
-    calls: Annotated[int, typer.Option(min=1, max=1_000_000, help="Call events to publish.")] = 2000,
+    calls: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Call events to publish.")
+    ] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
     """Run liftmeter end to end on the configured (by default embedded) services."""

@@ -75,7 +75,9 @@ def _chunks(items: Sequence[uuid.UUID], size: int) -> Iterator[Sequence[uuid.UUI
         yield items[start : start + size]
 
 
-def claim_event_ids(session: Session, group_id: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+def claim_event_ids(
+    session: Session, group_id: str, event_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
     """Record `event_ids` as processed by `group_id`; return those not recorded before."""
     fresh: set[uuid.UUID] = set()
     table = ProcessedEvent.__table__
@@ -132,7 +134,9 @@ class ConsumerRunner:
         except (OperationalError, InterfaceError):
             raise
         except Exception as exc:  # noqa: BLE001 - isolate the poison message, see module doc
-            log.warning("batch failed; retrying event by event", group=self.group_id, error=repr(exc))
+            log.warning(
+                "batch failed; retrying event by event", group=self.group_id, error=repr(exc)
+            )
             outcome = self._apply_one_by_one(decoded, bad)
         outcome.polled = len(records)
         self.consumer.commit(next_offsets(records))
@@ -171,7 +175,10 @@ class ConsumerRunner:
         return decoded, bad
 
     def _apply(
-        self, session: Session, decoded: Sequence[tuple[Record, Event]], bad: Sequence[tuple[Record, str]]
+        self,
+        session: Session,
+        decoded: Sequence[tuple[Record, Event]],
+        bad: Sequence[tuple[Record, str]],
     ) -> BatchOutcome:
         outcome = BatchOutcome()
         for record, reason in bad:

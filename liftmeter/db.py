@@ -101,12 +101,16 @@ def insert_ignoring_conflicts(
     Returns the statement; pass `returning` columns to learn which rows were inserted.
     """
     dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table).values(list(rows)).on_conflict_do_nothing()
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt: Insert = module.insert(table).values(list(rows)).on_conflict_do_nothing()
     cols = list(returning)
     return stmt.returning(*cols) if cols else stmt
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    bind = (
+        session_or_engine.get_bind()
+        if isinstance(session_or_engine, Session)
+        else session_or_engine
+    )
     return bind.dialect.name == "postgresql"

@@ -54,7 +54,10 @@ class UsageTally:
 
 def _progress(console: Console) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         console=console,
     )
 
@@ -71,17 +74,28 @@ def _seed_merchants(rt: Runtime, count: int) -> list[str]:
 def _simulated_call(rng: random.Random, merchant_id: str, at: datetime) -> CallCompleted:
     blocked = rng.random() < 0.03
     return CallCompleted(
-        merchant_id=merchant_id, occurred_at=at, call_id=new_id("call"),
-        description_id=new_id("desc"), product_id=f"sku-{rng.randrange(500)}",
-        api_key_id="key_demo", model="liftmeter-sparse-small", backend="local",
-        prompt_tokens=rng.randrange(60, 200), completion_tokens=0 if blocked else rng.randrange(40, 160),
-        cached_tokens=None, latency_ms=round(rng.uniform(20, 400), 1), cache_hit=rng.random() < 0.2,
-        risk_verdict="block" if blocked else "pass", risk_score=0.97 if blocked else 0.02,
+        merchant_id=merchant_id,
+        occurred_at=at,
+        call_id=new_id("call"),
+        description_id=new_id("desc"),
+        product_id=f"sku-{rng.randrange(500)}",
+        api_key_id="key_demo",
+        model="liftmeter-sparse-small",
+        backend="local",
+        prompt_tokens=rng.randrange(60, 200),
+        completion_tokens=0 if blocked else rng.randrange(40, 160),
+        cached_tokens=None,
+        latency_ms=round(rng.uniform(20, 400), 1),
+        cache_hit=rng.random() < 0.2,
+        risk_verdict="block" if blocked else "pass",
+        risk_score=0.97 if blocked else 0.02,
         status="blocked" if blocked else "succeeded",
     )
 
 
-def _record_calls(rt: Runtime, merchants: list[str], calls: int, seed: int, progress: Progress) -> None:
+def _record_calls(
+    rt: Runtime, merchants: list[str], calls: int, seed: int, progress: Progress
+) -> None:
     rng = random.Random(seed)
     start = datetime.now(UTC) - timedelta(hours=24)
     task = progress.add_task("record calls (DB + outbox)", total=calls)
@@ -90,8 +104,12 @@ def _record_calls(rt: Runtime, merchants: list[str], calls: int, seed: int, prog
         with rt.sessions.begin() as session:
             enqueue_events(
                 session,
-                [_simulated_call(rng, rng.choice(merchants), start + timedelta(seconds=offset + i))
-                 for i in range(n)],
+                [
+                    _simulated_call(
+                        rng, rng.choice(merchants), start + timedelta(seconds=offset + i)
+                    )
+                    for i in range(n)
+                ],
             )
         progress.advance(task, n)
     # A call for a merchant that does not exist, and a message that is not an event at all:
@@ -106,8 +124,14 @@ def _consume(rt: Runtime, tally: UsageTally, progress: Progress, label: str) -> 
     task = progress.add_task(label, total=lag)
     total = BatchOutcome()
     with rt.event_log.consumer(GROUP, [CALLS_TOPIC]) as consumer:
-        runner = ConsumerRunner(consumer=consumer, sessions=rt.sessions, group_id=GROUP, handler=tally,
-                                max_records=rt.settings.events.poll_max_records, timeout_ms=1000)
+        runner = ConsumerRunner(
+            consumer=consumer,
+            sessions=rt.sessions,
+            group_id=GROUP,
+            handler=tally,
+            max_records=rt.settings.events.poll_max_records,
+            timeout_ms=1000,
+        )
         while total.polled < lag:
             outcome = runner.run_once()
             total.add(outcome)
@@ -119,8 +143,10 @@ def _consume(rt: Runtime, tally: UsageTally, progress: Progress, label: str) -> 
 
 def run_demo(rt: Runtime, *, merchants: int, calls: int, seed: int, console: Console) -> None:
     """Run the demo on `rt` and print what happened."""
-    console.print(f"[bold]liftmeter demo[/] on {rt.engine.url.render_as_string(hide_password=True)}, "
-                  f"event log: {rt.settings.events.backend}")
+    console.print(
+        f"[bold]liftmeter demo[/] on {rt.engine.url.render_as_string(hide_password=True)}, "
+        f"event log: {rt.settings.events.backend}"
+    )
     migrate.upgrade(rt.engine)
     rt.event_log.ensure_topics([CALLS_TOPIC])
     merchant_ids = _seed_merchants(rt, merchants)
@@ -138,8 +164,9 @@ def run_demo(rt: Runtime, *, merchants: int, calls: int, seed: int, console: Con
     rt.close()
 
 
-def _print_summary(console: Console, tally: UsageTally, published: int,
-                   first: BatchOutcome, replay: BatchOutcome) -> None:
+def _print_summary(
+    console: Console, tally: UsageTally, published: int, first: BatchOutcome, replay: BatchOutcome
+) -> None:
     table = Table(title="usage per merchant (this run)")
     for col in ("merchant", "calls", "tokens", "blocked"):
         table.add_column(col, justify="right" if col != "merchant" else "left")
@@ -154,7 +181,8 @@ def _print_summary(console: Console, tally: UsageTally, published: int,
     for name, o in (("consume", first), ("replay", replay)):
         stats.add_row(name, str(o.polled), str(o.applied), str(o.duplicates), str(o.dead_lettered))
     console.print(stats)
-    console.print("Replaying the log applied nothing twice." if replay.applied == 0
-                  else "[red]replay applied events twice[/]")
-
-
+    console.print(
+        "Replaying the log applied nothing twice."
+        if replay.applied == 0
+        else "[red]replay applied events twice[/]"
+    )

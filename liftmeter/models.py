@@ -54,7 +54,7 @@ class EventLogHead(Base):
 
 
 class EventLogRecord(Base):
-    """One message of the embedded event log: append-only, addressed by (topic, partition, offset)."""
+    """One message of the embedded log: append-only, addressed by (topic, partition, offset)."""
 
     __tablename__ = "event_log"
 

@@ -12,6 +12,7 @@ Run one relay per database; a second one is safe (it can only cause repeats) but
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -56,7 +57,9 @@ class OutboxRelay:
         """Publish one batch of unsent rows; return how many. Raises `EventLogUnavailable`."""
         with self._sessions() as session:
             rows = session.execute(
-                select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.key, OutboxMessage.value)
+                select(
+                    OutboxMessage.id, OutboxMessage.topic, OutboxMessage.key, OutboxMessage.value
+                )
                 .where(OutboxMessage.sent_at.is_(None))
                 .order_by(OutboxMessage.id)
                 .limit(self._batch_size)
@@ -111,10 +114,8 @@ class OutboxRelay:
 
     def _reset_producer(self) -> None:
         if self._producer is not None:
-            try:
+            with contextlib.suppress(Exception):  # already broken: drop it
                 self._producer.close()
-            except Exception:  # noqa: BLE001 - the producer is already broken; drop it
-                pass
             self._producer = None
 
     def _count_attempt(self, ids: list[int]) -> None:
@@ -128,6 +129,8 @@ class OutboxRelay:
 
 def relay_forever(relay: OutboxRelay, stop: threading.Event) -> threading.Thread:
     """Start `relay.run` in a daemon thread (for servers that host their own relay)."""
-    thread = threading.Thread(target=relay.run, kwargs={"stop": stop}, name="outbox-relay", daemon=True)
+    thread = threading.Thread(
+        target=relay.run, kwargs={"stop": stop}, name="outbox-relay", daemon=True
+    )
     thread.start()
     return thread

@@ -54,7 +54,7 @@ class EventsSettings(_Section):
 
 
 class InferenceSettings(_Section):
-    """Which model generates descriptions: the in-process sparse model or an OpenAI-compatible server."""
+    """Which model writes descriptions: the in-process sparse model or an OpenAI-compatible one."""
 
     backend: Literal["local", "openai"] = "local"
     base_url: str = "http://127.0.0.1:8000/v1"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,21 +18,9 @@ from sqlalchemy.engine import make_url
 
 from liftmeter import migrate
 from liftmeter.db import build_engine
-from liftmeter.settings import DatabaseSettings, EventsSettings, Settings
+from liftmeter.settings import DatabaseSettings
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get(
-    "LIFTMETER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5544/postgres"
-)
-KAFKA_SERVERS = os.environ.get("LIFTMETER_TEST_KAFKA_SERVERS", "127.0.0.1:19092")
-REQUIRE_SERVICES = os.environ.get("LIFTMETER_TEST_REQUIRE_SERVICES") == "1"
-
-
-def service_unavailable(what: str, why: str) -> None:
-    message = f"{what} not available ({why}); start it with `scripts/services.sh up`"
-    if REQUIRE_SERVICES:
-        pytest.fail(message)
-    pytest.skip(message)
+from support import KAFKA_SERVERS, PG_ADMIN_URL, service_unavailable
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,14 +30,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
         if "kafka_servers" in names:
             item.add_marker(pytest.mark.kafka)
-
-
-def make_settings(db_url: str, *, backend: str = "embedded", **events: object) -> Settings:
-    """Settings for tests: explicit values, independent of the caller's environment."""
-    return Settings(
-        database=DatabaseSettings(url=db_url),
-        events=EventsSettings(backend=backend, bootstrap_servers=KAFKA_SERVERS, **events),  # type: ignore[arg-type]
-    )
 
 
 def _admin_engine():  # type: ignore[no-untyped-def]
@@ -134,16 +113,12 @@ def db_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def kafka_servers() -> str:
     """The real Kafka broker's bootstrap servers (checked reachable)."""
-    from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
+
+    from kafka import KafkaAdminClient
 
     try:
         KafkaAdminClient(bootstrap_servers=KAFKA_SERVERS, request_timeout_ms=5000).close()
     except KafkaError as exc:
         service_unavailable("Kafka", str(exc))
     return KAFKA_SERVERS
-
-
-def services(action: str, what: str) -> None:
-    """Start or stop a real service (used by fault tests that take the broker down)."""
-    subprocess.run([str(ROOT / "scripts" / "services.sh"), action, what], check=True, timeout=180)

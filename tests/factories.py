@@ -33,7 +33,9 @@ def call_event(merchant_id: str = "mer_a", seq: int = 0, **overrides: Any) -> Ca
     return CallCompleted(**fields)
 
 
-def exposure_event(merchant_id: str = "mer_a", unit_id: str = "v1", **overrides: Any) -> ExposureRecorded:
+def exposure_event(
+    merchant_id: str = "mer_a", unit_id: str = "v1", **overrides: Any
+) -> ExposureRecorded:
     fields: dict[str, Any] = {
         "merchant_id": merchant_id,
         "occurred_at": BASE_TIME,

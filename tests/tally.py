@@ -46,9 +46,15 @@ class TallyHandler:
             assert isinstance(ev, CallCompleted)
             if ev.call_id == self.poison_call:
                 raise RuntimeError(f"cannot apply {ev.call_id}")
-            rows.append({"event_id": str(ev.event_id), "merchant_id": ev.merchant_id,
-                         "call_id": ev.call_id, "tokens": ev.prompt_tokens + ev.completion_tokens,
-                         "worker": self.worker})
+            rows.append(
+                {
+                    "event_id": str(ev.event_id),
+                    "merchant_id": ev.merchant_id,
+                    "call_id": ev.call_id,
+                    "tokens": ev.prompt_tokens + ev.completion_tokens,
+                    "worker": self.worker,
+                }
+            )
         session.execute(applied.insert(), rows)
         return []
 
@@ -71,17 +77,26 @@ def consume_until(runner: ConsumerRunner, *, messages: int, timeout_s: float = 9
     raise AssertionError(f"timed out after polling {total.polled} of {messages} messages")
 
 
-def make_runner(consumer: Consumer, sessions, group: str, handler, max_records: int = 200) -> ConsumerRunner:  # type: ignore[no-untyped-def]
-    return ConsumerRunner(consumer=consumer, sessions=sessions, group_id=group, handler=handler,
-                          max_records=max_records, timeout_ms=300)
+def make_runner(
+    consumer: Consumer, sessions, group: str, handler, max_records: int = 200
+) -> ConsumerRunner:  # type: ignore[no-untyped-def]
+    return ConsumerRunner(
+        consumer=consumer,
+        sessions=sessions,
+        group_id=group,
+        handler=handler,
+        max_records=max_records,
+        timeout_ms=300,
+    )
 
 
 def totals(engine: Engine) -> dict[str, tuple[int, int]]:
     """Per merchant: (rows, tokens)."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(applied.c.merchant_id, func.count(), func.sum(applied.c.tokens))
-            .group_by(applied.c.merchant_id)
+            select(applied.c.merchant_id, func.count(), func.sum(applied.c.tokens)).group_by(
+                applied.c.merchant_id
+            )
         )
         return {m: (int(n), int(t)) for m, n, t in rows}
 

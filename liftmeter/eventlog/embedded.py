@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,10 +87,16 @@ def append(
             for i, (key, value) in enumerate(items)
         ]
         session.execute(
-            EventLogRecord.__table__.insert(),
+            insert(EventLogRecord),
             [
-                {"topic": r.topic, "partition": r.partition, "offset": r.offset,
-                 "key": r.key, "value": r.value, "appended_at": now}
+                {
+                    "topic": r.topic,
+                    "partition": r.partition,
+                    "offset": r.offset,
+                    "key": r.key,
+                    "value": r.value,
+                    "appended_at": now,
+                }
                 for r in batch
             ],
         )

@@ -9,14 +9,16 @@ assigned by the group coordinator, so more consumers in a group split the work.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition as KafkaTP
 from kafka.admin import NewTopic
 from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import TopicPartition as KafkaTP
 from liftmeter.errors import ConfigurationError, EventLogUnavailable
 from liftmeter.eventlog.base import Consumer, EventLog, Producer, Record, TopicPartition
 from liftmeter.logging import get_logger
@@ -155,14 +157,14 @@ class KafkaEventLog(EventLog):
         try:
             existing = set(admin.list_topics())
             new = [
-                NewTopic(t, partitions or self._settings.partitions, self._settings.replication_factor)
+                NewTopic(
+                    t, partitions or self._settings.partitions, self._settings.replication_factor
+                )
                 for t in sorted(set(topics) - existing)
             ]
             if new:
-                try:
+                with contextlib.suppress(TopicAlreadyExistsError):
                     admin.create_topics(new)
-                except TopicAlreadyExistsError:
-                    pass
         finally:
             admin.close()
 
@@ -175,7 +177,9 @@ class KafkaEventLog(EventLog):
     def _partitions(self, consumer: KafkaConsumer, topics: Sequence[str]) -> list[KafkaTP]:
         out: list[KafkaTP] = []
         for topic in topics:
-            out.extend(KafkaTP(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ()))
+            out.extend(
+                KafkaTP(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+            )
         return out
 
     def _standalone(self, group_id: str | None) -> KafkaConsumer:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_settings
-from factories import call_event
 from liftmeter.runtime import open_runtime
+
+from factories import call_event
+from support import make_settings
 from tally import create_tally, publish, row_count
 
 WORKER = Path(__file__).resolve().parent.parent / "workers" / "tally_worker.py"
@@ -23,9 +24,12 @@ WORKER = Path(__file__).resolve().parent.parent / "workers" / "tally_worker.py"
 def _start(db_url: str, backend: str, topic: str, group: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, str(WORKER), db_url, backend, topic, group],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
     return proc
 
 
@@ -53,7 +57,7 @@ def test_sigkilled_consumer_loses_nothing_and_counts_nothing_twice(
     for _ in range(10):
         before = row_count(rt.engine)[1]
         proc = _start(pg_url, backend, topic, group)
-        _wait_for(lambda: row_count(rt.engine)[1] > before, timeout_s=60)  # events are flowing
+        _wait_for(lambda b=before: row_count(rt.engine)[1] > b, timeout_s=60)  # events flow
         time.sleep(rng.uniform(0.0, 0.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -14,14 +14,24 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import delete, func, select
 
-from conftest import make_settings, services
-from factories import call_event
 from liftmeter.errors import EventLogUnavailable
 from liftmeter.eventlog import Consumer, Record, TopicPartition
 from liftmeter.models import DeadLetter, ProcessedEvent
 from liftmeter.outbox import OutboxRelay, enqueue_events, pending_count
 from liftmeter.runtime import Runtime, open_runtime
-from tally import TallyHandler, applied, consume_until, create_tally, make_runner, publish, row_count, totals
+
+from factories import call_event
+from support import make_settings, services
+from tally import (
+    TallyHandler,
+    applied,
+    consume_until,
+    create_tally,
+    make_runner,
+    publish,
+    row_count,
+    totals,
+)
 
 ALL = ["embedded-sqlite", "embedded-postgres", "kafka"]
 
@@ -65,9 +75,13 @@ def test_events_of_one_key_are_delivered_in_order(stack: Stack) -> None:
     publish(stack.rt.event_log, stack.topic, events)
     group = stack.group()
     with stack.rt.event_log.consumer(group, [stack.topic]) as consumer:
-        consume_until(make_runner(consumer, stack.rt.sessions, group, TallyHandler()), messages=len(events))
+        consume_until(
+            make_runner(consumer, stack.rt.sessions, group, TallyHandler()), messages=len(events)
+        )
     with stack.rt.engine.connect() as conn:
-        rows = conn.execute(select(applied.c.merchant_id, applied.c.call_id).order_by(applied.c.id)).all()
+        rows = conn.execute(
+            select(applied.c.merchant_id, applied.c.call_id).order_by(applied.c.id)
+        ).all()
     assert len(rows) == len(events)
     for m in range(5):
         seqs = [int(call.rsplit("_", 1)[1]) for mid, call in rows if mid == f"mer_{m}"]
@@ -96,15 +110,20 @@ def test_redelivery_after_a_crash_before_the_offset_commit_counts_once(stack: St
     group = stack.group()
     doomed = CrashOnCommit(stack.rt.event_log.consumer(group, [stack.topic]))
     runner = make_runner(doomed, stack.rt.sessions, group, TallyHandler("doomed"), max_records=150)
-    with pytest.raises(SystemExit):
+
+    def run_until_killed() -> None:
         for _ in range(200):  # Kafka may need a few polls to join the group
             runner.run_once()
+
+    with pytest.raises(SystemExit):
+        run_until_killed()
     doomed.close()
     first_rows, _ = row_count(stack.rt.engine)
     assert first_rows > 0
     with stack.rt.event_log.consumer(group, [stack.topic]) as consumer:
-        outcome = consume_until(make_runner(consumer, stack.rt.sessions, group, TallyHandler()),
-                                messages=len(events))
+        outcome = consume_until(
+            make_runner(consumer, stack.rt.sessions, group, TallyHandler()), messages=len(events)
+        )
     assert outcome.duplicates >= first_rows  # the batch came again ...
     assert row_count(stack.rt.engine) == (len(events), len(events))  # ... and counted once
     assert totals(stack.rt.engine) == _expected_totals(events)
@@ -125,8 +144,10 @@ def test_replay_from_the_beginning_rebuilds_identical_state(stack: Stack) -> Non
 
     def consume() -> None:
         with stack.rt.event_log.consumer(group, [stack.topic]) as consumer:
-            consume_until(make_runner(consumer, stack.rt.sessions, group, TallyHandler()),
-                          messages=len(events))
+            consume_until(
+                make_runner(consumer, stack.rt.sessions, group, TallyHandler()),
+                messages=len(events),
+            )
 
     consume()
     before = totals(stack.rt.engine)
@@ -142,7 +163,9 @@ def test_replay_from_the_beginning_rebuilds_identical_state(stack: Stack) -> Non
     assert totals(stack.rt.engine) == before
 
 
-def test_undecodable_messages_and_poison_events_are_dead_lettered_and_the_rest_applied(stack: Stack) -> None:
+def test_undecodable_messages_and_poison_events_are_dead_lettered_and_the_rest_applied(
+    stack: Stack,
+) -> None:
     good = _interleaved(merchants=2, per_merchant=20)
     publish(stack.rt.event_log, stack.topic, good)
     with stack.rt.event_log.producer() as producer:
@@ -151,12 +174,15 @@ def test_undecodable_messages_and_poison_events_are_dead_lettered_and_the_rest_a
     group = stack.group()
     handler = TallyHandler(poison_call="call_mer_1_7")
     with stack.rt.event_log.consumer(group, [stack.topic]) as consumer:
-        outcome = consume_until(make_runner(consumer, stack.rt.sessions, group, handler),
-                                messages=len(good) + 2)
+        outcome = consume_until(
+            make_runner(consumer, stack.rt.sessions, group, handler), messages=len(good) + 2
+        )
     assert outcome.dead_lettered == 3
     assert row_count(stack.rt.engine) == (len(good) - 1, len(good) - 1)
     with stack.rt.sessions() as session:
-        reasons = sorted(session.scalars(select(DeadLetter.reason).where(DeadLetter.group_id == group)))
+        reasons = sorted(
+            session.scalars(select(DeadLetter.reason).where(DeadLetter.group_id == group))
+        )
     assert any("not JSON" in r for r in reasons)
     assert any("schema_version" in r for r in reasons)
     assert any("cannot apply call_mer_1_7" in r for r in reasons)
@@ -194,7 +220,10 @@ def test_outbox_relay_waits_out_a_broker_outage(pg_url: str, kafka_servers: str)
     create_tally(rt.engine)
     topic = events_topic = call_event().topic
     rt.event_log.ensure_topics([topic])
-    events = [call_event(f"mer_k{seq % 3}", seq, call_id=f"outage-{uuid.uuid4().hex}") for seq in range(300)]
+    events = [
+        call_event(f"mer_k{seq % 3}", seq, call_id=f"outage-{uuid.uuid4().hex}")
+        for seq in range(300)
+    ]
     relay = OutboxRelay(sessions=rt.sessions, log=rt.event_log, batch_size=120)
     services("down", "kafka")
     try:
@@ -252,7 +281,9 @@ def test_two_consumers_in_one_group_split_partitions_and_see_each_event_once(
     def member(name: str) -> None:
         try:
             with rt.event_log.consumer(group, [topic]) as consumer:
-                runner = make_runner(consumer, rt.sessions, group, TallyHandler(name), max_records=50)
+                runner = make_runner(
+                    consumer, rt.sessions, group, TallyHandler(name), max_records=50
+                )
                 while not done.is_set():
                     runner.run_once()
         except BaseException as exc:  # noqa: BLE001 - surfaced below
@@ -272,6 +303,9 @@ def test_two_consumers_in_one_group_split_partitions_and_see_each_event_once(
     assert not errors
     assert row_count(rt.engine) == (len(events), len(events))
     with rt.engine.connect() as conn:
-        per_worker = dict(conn.execute(select(applied.c.worker, func.count()).group_by(applied.c.worker)).all())
-    assert per_worker.get("a", 0) > 0 and per_worker.get("b", 0) > 0
+        per_worker = dict(
+            conn.execute(select(applied.c.worker, func.count()).group_by(applied.c.worker)).all()
+        )
+    assert per_worker.get("a", 0) > 0
+    assert per_worker.get("b", 0) > 0
     rt.close()

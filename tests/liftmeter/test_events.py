@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from factories import call_event, conversion_event, exposure_event
 from liftmeter.events import (
     CALLS_TOPIC,
     CONVERSIONS_TOPIC,
@@ -17,10 +16,16 @@ from liftmeter.events import (
     decode_event,
 )
 
+from factories import call_event, conversion_event, exposure_event
+
 
 @pytest.mark.parametrize(
     ("event", "topic"),
-    [(call_event(), CALLS_TOPIC), (exposure_event(), EXPOSURES_TOPIC), (conversion_event(), CONVERSIONS_TOPIC)],
+    [
+        (call_event(), CALLS_TOPIC),
+        (exposure_event(), EXPOSURES_TOPIC),
+        (conversion_event(), CONVERSIONS_TOPIC),
+    ],
 )
 def test_event_round_trips_through_the_wire_format(event, topic) -> None:
     assert event.topic == topic
@@ -69,7 +74,9 @@ def _mutated(event, **changes) -> bytes:
         (b"[1, 2]", "message", "JSON object"),
     ],
 )
-def test_bad_messages_fail_with_an_error_naming_the_field(raw: bytes, param: str, fragment: str) -> None:
+def test_bad_messages_fail_with_an_error_naming_the_field(
+    raw: bytes, param: str, fragment: str
+) -> None:
     with pytest.raises(EventDecodeError) as info:
         decode_event(raw)
     assert fragment in info.value.message

@@ -22,7 +22,9 @@ from liftmeter.money import minor_unit, parse_amount, quantize
         ("1.0005", "KWD", "1.001"),
     ],
 )
-def test_quantize_rounds_half_up_to_the_minor_unit(amount: str, currency: str, expected: str) -> None:
+def test_quantize_rounds_half_up_to_the_minor_unit(
+    amount: str, currency: str, expected: str
+) -> None:
     assert quantize(Decimal(amount), currency) == Decimal(expected)
 
 
@@ -42,6 +44,6 @@ def test_unknown_currency_is_rejected() -> None:
         quantize(Decimal(1), "ABC")
 
 
-@given(st.decimals(min_value=-10**9, max_value=10**9, places=6, allow_nan=False))
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=6, allow_nan=False))
 def test_quantize_moves_an_amount_by_at_most_half_a_cent(amount: Decimal) -> None:
     assert abs(quantize(amount, "USD") - amount) <= Decimal("0.005")

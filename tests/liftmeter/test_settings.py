@@ -18,7 +18,9 @@ def test_defaults_are_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.inference.backend == "local"
 
 
-def test_nested_environment_variables_switch_to_the_real_services(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nested_environment_variables_switch_to_the_real_services(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("LIFTMETER_DATABASE__URL", "postgresql+psycopg://u@127.0.0.1:5432/db")
     monkeypatch.setenv("LIFTMETER_EVENTS__BACKEND", "kafka")
     monkeypatch.setenv("LIFTMETER_EVENTS__BOOTSTRAP_SERVERS", "127.0.0.1:9092")

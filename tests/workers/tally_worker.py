@@ -10,8 +10,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from conftest import make_settings  # noqa: E402
 from liftmeter.runtime import open_runtime  # noqa: E402
+
+from support import make_settings  # noqa: E402
 from tally import TallyHandler, make_runner  # noqa: E402
 
 

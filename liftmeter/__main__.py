@@ -1,0 +1,5 @@
+"""`python -m liftmeter` runs the command line."""
+
+from liftmeter.cli import app
+
+app()

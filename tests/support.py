@@ -1,0 +1,38 @@
+"""Helpers shared by tests and test worker processes: service addresses and test settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from liftmeter.settings import DatabaseSettings, EventsSettings, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get(
+    "LIFTMETER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5544/postgres"
+)
+KAFKA_SERVERS = os.environ.get("LIFTMETER_TEST_KAFKA_SERVERS", "127.0.0.1:19092")
+REQUIRE_SERVICES = os.environ.get("LIFTMETER_TEST_REQUIRE_SERVICES") == "1"
+
+
+def service_unavailable(what: str, why: str) -> None:
+    message = f"{what} not available ({why}); start it with `scripts/services.sh up`"
+    if REQUIRE_SERVICES:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def make_settings(db_url: str, *, backend: str = "embedded", **events: object) -> Settings:
+    """Settings for tests: explicit values, independent of the caller's environment."""
+    return Settings(
+        database=DatabaseSettings(url=db_url),
+        events=EventsSettings(backend=backend, bootstrap_servers=KAFKA_SERVERS, **events),  # type: ignore[arg-type]
+    )
+
+
+def services(action: str, what: str) -> None:
+    """Start or stop a real service (used by fault tests that take the broker down)."""
+    subprocess.run([str(ROOT / "scripts" / "services.sh"), action, what], check=True, timeout=180)
