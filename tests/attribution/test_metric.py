@@ -47,7 +47,8 @@ def test_enough_data_gives_fixed_and_sequential_intervals() -> None:
 
 def test_conversion_counts_default_to_the_sum_of_conversions() -> None:
     arm = ArmStats(n=500, sum_y=120, sum_y2=120)
-    assert check_minimum_data(arm, arm, kind=MetricKind.CONVERSION, min_converting_units=100) is None
+    reason = check_minimum_data(arm, arm, kind=MetricKind.CONVERSION, min_converting_units=100)
+    assert reason is None
 
 
 def test_revenue_metric_needs_the_count_of_buying_units() -> None:
