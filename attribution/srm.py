@@ -58,6 +58,8 @@ def check_holdout_srm(
     threshold: float = DEFAULT_SRM_THRESHOLD,
 ) -> SrmResult:
     """SRM check of a two-arm experiment whose holdout gets ``holdout_share`` of units."""
+    if not 0.0 < holdout_share < 1.0:
+        raise ValidationFailed("must be strictly between 0 and 1", param="holdout_share")
     return check_srm(
         [holdout_units, treatment_units], [holdout_share, 1.0 - holdout_share], threshold=threshold
     )
