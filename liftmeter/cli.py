@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from attribution import cli as attribution_cli
 from liftmeter.errors import LiftmeterError
 from liftmeter.logging import configure_logging
 from liftmeter.runtime import Runtime, open_runtime
@@ -49,6 +50,7 @@ events_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(events_app, name="events")
+app.add_typer(attribution_cli.app, name="attribution")
 
 
 def settings_from_env() -> Settings:

@@ -15,6 +15,7 @@ want="$(sha256sum pyproject.toml | cut -d' ' -f1) $spec"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "[bootstrap] installing liftmeter ($spec) into .venv" >&2
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e "$spec"
+  # compat mode puts the checkout itself on sys.path, so new top-level packages need no reinstall
+  .venv/bin/python -m pip install -q -e "$spec" --config-settings editable_mode=compat
   echo "$want" >"$stamp"
 fi

@@ -14,8 +14,9 @@ STATE=${LIFTMETER_SERVICES_DIR:-$ROOT/var/services}
 PG_PORT=${LIFTMETER_PG_PORT:-5544}
 KAFKA_PORT=${LIFTMETER_KAFKA_PORT:-19092}
 KAFKA_CPORT=${LIFTMETER_KAFKA_CONTROLLER_PORT:-19093}
-KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/kafka/pom.xml")
-KAFKA_LIB=$ROOT/kafka/lib/$KAFKA_VERSION
+KAFKA_HOME=$ROOT/scripts/kafka
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_HOME/pom.xml")
+KAFKA_LIB=$KAFKA_HOME/lib/$KAFKA_VERSION
 PG_DATA=$STATE/postgres
 KAFKA_DIR=$STATE/kafka
 
@@ -76,7 +77,7 @@ kafka_jars() {
   if [ ! -f "$KAFKA_LIB/kafka_2.13-$KAFKA_VERSION.jar" ]; then
     command -v mvn >/dev/null || apt_install maven
     log "fetching the Kafka $KAFKA_VERSION broker jars from Maven Central"
-    mvn -q -B -f "$ROOT/kafka/pom.xml" package >/dev/null
+    mvn -q -B -f "$KAFKA_HOME/pom.xml" package >/dev/null
   fi
 }
 
@@ -117,7 +118,7 @@ kafka_up() {
   command -v java >/dev/null || apt_install openjdk-17-jre-headless
   kafka_jars
   kafka_config
-  local java_opts="-Dlog4j2.configurationFile=$ROOT/kafka/log4j2.properties -Djava.io.tmpdir=$KAFKA_DIR"
+  local java_opts="-Dlog4j2.configurationFile=$KAFKA_HOME/log4j2.properties -Djava.io.tmpdir=$KAFKA_DIR"
   if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
     local cluster_id
     cluster_id=$(python3 -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')

@@ -10,10 +10,11 @@ scripts/bootstrap.sh dev || exit 1
 export LIFTMETER_PG_PORT=${LIFTMETER_PG_PORT:-5544}
 export LIFTMETER_KAFKA_PORT=${LIFTMETER_KAFKA_PORT:-19092}
 started=()
+status=$(scripts/services.sh status)
 for svc in postgres kafka; do
-  if ! scripts/services.sh status | grep -q "^$svc: up"; then started+=("$svc"); fi
+  grep -q "^$svc: up" <<<"$status" || started+=("$svc")
 done
-stop_started() { for svc in "${started[@]}"; do scripts/services.sh down "$svc"; done; }
+stop_started() { for svc in "${started[@]+"${started[@]}"}"; do scripts/services.sh down "$svc"; done; }
 trap stop_started EXIT
 scripts/services.sh up all || exit 1
 
