@@ -52,3 +52,25 @@ class EventLogUnavailable(LiftmeterError):
     """The event log (Kafka broker or embedded table) cannot be reached right now."""
 
     code = "event_log_unavailable"
+
+
+class Unauthorized(LiftmeterError):
+    """No credentials, or credentials that are unknown or revoked."""
+
+    code = "unauthorized"
+
+
+class Forbidden(LiftmeterError):
+    """Valid credentials without the scope the operation needs."""
+
+    code = "forbidden"
+
+
+class RateLimited(LiftmeterError):
+    """A quota or rate limit is exhausted; retry after `retry_after_s` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int, param: str | None = None):
+        super().__init__(message, param=param)
+        self.retry_after_s = retry_after_s
