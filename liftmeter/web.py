@@ -2,10 +2,10 @@
 
 The gateway authenticates each request (API key or dashboard session) and puts a
 `Principal` on `request.state.principal`; domain routers (`metering/api.py`,
-`billing/api.py`, …) depend on `require(Scope.X)` to get it, and on `db_session` for a
-session whose transaction commits when the request handler returns normally and rolls back
-when it raises. Routers raise `LiftmeterError`s; the gateway maps them to HTTP statuses and
-its one JSON error shape.
+`billing/api.py`, …) depend on `require(Scope.X)` to get it. Reads depend on `db_session`;
+writes depend on `sessions` and open `with sessions.begin():` themselves, so the commit
+happens (or fails) before the response is built, never after it was sent. Routers raise
+`LiftmeterError`s; the gateway maps them to HTTP statuses and its one JSON error shape.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from fastapi import Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from liftmeter.errors import Forbidden, NotFound, Unauthorized
 
@@ -86,7 +86,12 @@ def require(scope: Scope) -> Callable[[Request], Principal]:
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed after the handler, rolled back on error."""
-    sessions = request.app.state.runtime.sessions
-    with sessions.begin() as session:
+    """A session for reads; rolled back (nothing to keep) when the request ends."""
+    with request.app.state.runtime.sessions() as session:
         yield session
+
+
+def sessions(request: Request) -> sessionmaker[Session]:
+    """The session factory, for handlers that write: they own their transaction."""
+    factory: sessionmaker[Session] = request.app.state.runtime.sessions
+    return factory
