@@ -200,8 +200,7 @@ def analyze_units(
     """Every statistic of a validated per-unit table, as a JSON-ready dict."""
     opts = options or AnalysisOptions()
     cap = (
-        None if cap_percentile is None
-        else revenue_cap(table["revenue"], percentile=cap_percentile)
+        None if cap_percentile is None else revenue_cap(table["revenue"], percentile=cap_percentile)
     )
     capped = table.assign(revenue=cap_revenue(table["revenue"], cap))
     rev = _stats(capped, "revenue")
@@ -216,8 +215,12 @@ def analyze_units(
         "revenue_cap": {"percentile": cap_percentile, "value": cap},
         "metrics": _metrics(table, capped, opts),
         "incremental_revenue": estimate_incremental_revenue(
-            holdout, treatment, currency=currency, holdout_share=holdout_share,
-            options=opts, revenue_cap=cap,
+            holdout,
+            treatment,
+            currency=currency,
+            holdout_share=holdout_share,
+            options=opts,
+            revenue_cap=cap,
         ),
     }
     return dict(to_jsonable(report))

@@ -75,9 +75,7 @@ def _check_share(holdout_share: float) -> None:
         raise ValidationFailed("must be strictly between 0 and 1", param="holdout_share")
 
 
-def assign_arm(
-    *, merchant_id: str, experiment_id: str, unit_id: str, holdout_share: float
-) -> Arm:
+def assign_arm(*, merchant_id: str, experiment_id: str, unit_id: str, holdout_share: float) -> Arm:
     """The arm of ``unit_id``: holdout when its bucket is below ``holdout_share``."""
     _check_share(holdout_share)
     value = bucket(experiment_seed(merchant_id, experiment_id), unit_id)

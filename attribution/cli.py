@@ -52,16 +52,24 @@ def analyze(
 ) -> None:
     """Validate FILE and print lift, SRM and incremental revenue as JSON."""
     columns = ColumnMap(
-        unit_id=unit_col, arm=arm_col, converted=converted_col, revenue=revenue_col,
-        pre_period=pre_col, treatment_label=treatment_label, holdout_label=holdout_label,
+        unit_id=unit_col,
+        arm=arm_col,
+        converted=converted_col,
+        revenue=revenue_col,
+        pre_period=pre_col,
+        treatment_label=treatment_label,
+        holdout_label=holdout_label,
     )
     options = AnalysisOptions(
         alpha=alpha, min_converting_units=min_converting_units, tuning_n=tuning_n
     )
     try:
         report = analyze_units(
-            load_units(file, columns), holdout_share=holdout_share, currency=currency,
-            options=options, cap_percentile=None if cap_percentile >= 100 else cap_percentile,
+            load_units(file, columns),
+            holdout_share=holdout_share,
+            currency=currency,
+            options=options,
+            cap_percentile=None if cap_percentile >= 100 else cap_percentile,
         )
     except LiftmeterError as exc:
         typer.echo(f"error: {exc}", err=True)

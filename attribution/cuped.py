@@ -56,8 +56,10 @@ def _adjusted(
     if control.n < 2 or treatment.n < 2:
         raise UndefinedStatistic("each arm needs at least two units", param="n")
     theta = cuped_theta(control, treatment)
-    return theta, adjust_arm(control, theta=theta, kind=kind), adjust_arm(
-        treatment, theta=theta, kind=kind
+    return (
+        theta,
+        adjust_arm(control, theta=theta, kind=kind),
+        adjust_arm(treatment, theta=theta, kind=kind),
     )
 
 

@@ -115,8 +115,10 @@ def estimate_incremental_revenue(
     check_currency(currency)
     opts = options or AnalysisOptions()
     srm = check_holdout_srm(
-        holdout_units=holdout.n, treatment_units=treatment.n,
-        holdout_share=holdout_share, threshold=srm_threshold,
+        holdout_units=holdout.n,
+        treatment_units=treatment.n,
+        holdout_share=holdout_share,
+        threshold=srm_threshold,
     )
     metric = analyze_metric(holdout, treatment, kind=MetricKind.REVENUE, options=opts)
     lift = _pick(metric, sequential)

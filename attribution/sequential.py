@@ -62,9 +62,7 @@ def sequential_interval(
     base: LiftEstimate, *, n_total: int, tuning_n: int = DEFAULT_TUNING_N
 ) -> LiftEstimate:
     """``base`` with its interval and p-value replaced by the always-valid ones."""
-    half = sequential_halfwidth(
-        se=base.se, n_total=n_total, alpha=base.alpha, tuning_n=tuning_n
-    )
+    half = sequential_halfwidth(se=base.se, n_total=n_total, alpha=base.alpha, tuning_n=tuning_n)
     p_value = sequential_p_value(
         estimate=base.estimate, se=base.se, n_total=n_total, alpha=base.alpha, tuning_n=tuning_n
     )

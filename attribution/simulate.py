@@ -77,9 +77,7 @@ class SimulatedExperiment:
     category_lifts: Mapping[str, float]
 
 
-def _unit_lifts(
-    config: SimulationConfig, rng: np.random.Generator
-) -> tuple[FloatArray, list[str]]:
+def _unit_lifts(config: SimulationConfig, rng: np.random.Generator) -> tuple[FloatArray, list[str]]:
     if config.aa:
         return np.zeros(config.n_units), ["all"] * config.n_units
     if not config.category_lifts:

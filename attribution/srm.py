@@ -54,7 +54,10 @@ def check_srm(
 
 
 def check_holdout_srm(
-    *, holdout_units: int, treatment_units: int, holdout_share: float,
+    *,
+    holdout_units: int,
+    treatment_units: int,
+    holdout_share: float,
     threshold: float = DEFAULT_SRM_THRESHOLD,
 ) -> SrmResult:
     """SRM check of a two-arm experiment whose holdout gets ``holdout_share`` of units."""

@@ -70,7 +70,11 @@ def category_lifts(
 
 
 def _category_lift(
-    name: str, frame: pd.DataFrame, outcome_col: str, kind: MetricKind, arm_col: str,
+    name: str,
+    frame: pd.DataFrame,
+    outcome_col: str,
+    kind: MetricKind,
+    arm_col: str,
     options: AnalysisOptions,
 ) -> CategoryLift:
     arms = arm_stats_by_arm(frame, outcome_col=outcome_col, arm_col=arm_col)

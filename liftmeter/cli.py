@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from attribution import cli as attribution_cli
+from gateway import cli as gateway_cli
 from liftmeter.errors import LiftmeterError
 from liftmeter.logging import configure_logging
 from liftmeter.runtime import Runtime, open_runtime
@@ -51,6 +52,9 @@ events_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(events_app, name="events")
 app.add_typer(attribution_cli.app, name="attribution")
+app.add_typer(gateway_cli.merchants_app, name="merchants")
+app.add_typer(gateway_cli.keys_app, name="keys")
+app.command("serve")(gateway_cli.serve)
 
 
 def settings_from_env() -> Settings:

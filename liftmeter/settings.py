@@ -80,6 +80,30 @@ class BillingSettings(_Section):
     default_currency: str = Field(default="USD", min_length=3, max_length=3)
 
 
+class GatewaySettings(_Section):
+    """The merchant-facing HTTP API: limits and defaults."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024)
+    max_upload_rows: int = Field(default=200_000, ge=1)
+    default_requests_per_minute: int = Field(default=600, ge=1)
+    default_tokens_per_minute: int = Field(default=200_000, ge=1)
+    default_max_tokens: int = Field(default=160, ge=1)
+    max_tokens_limit: int = Field(default=512, ge=1)
+    run_relay: bool = True
+    idempotency_wait_s: float = Field(default=10.0, ge=0)
+
+
+class CacheSettings(_Section):
+    """The exact response cache: in-process LRU by default, Redis when `url` is set."""
+
+    url: str | None = None
+    max_entries: int = Field(default=10_000, ge=0)
+    ttl_s: int = Field(default=7 * 24 * 3600, ge=1)
+
+
 class LogSettings(_Section):
     """Structured logging: JSON lines for machines, or a console rendering for people."""
 
@@ -103,6 +127,8 @@ class Settings(BaseSettings):
     inference: InferenceSettings = InferenceSettings()
     attribution: AttributionSettings = AttributionSettings()
     billing: BillingSettings = BillingSettings()
+    gateway: GatewaySettings = GatewaySettings()
+    cache: CacheSettings = CacheSettings()
     log: LogSettings = LogSettings()
 
 

@@ -56,8 +56,11 @@ def without_lift() -> tuple[ArmTotals, ArmTotals]:
 
 
 def _coverage(
-    arms: tuple[ArmTotals, ArmTotals], estimator: Estimator, getter: Getter,
-    kind: MetricKind, truth: float,
+    arms: tuple[ArmTotals, ArmTotals],
+    estimator: Estimator,
+    getter: Getter,
+    kind: MetricKind,
+    truth: float,
 ) -> float:
     holdout, treatment = arms
     hits = 0
@@ -78,8 +81,11 @@ def _coverage(
     ids=["conversion-absolute", "conversion-relative", "revenue-absolute", "revenue-relative"],
 )
 def test_95_percent_intervals_cover_the_true_lift(
-    with_lift: tuple[ArmTotals, ArmTotals], estimator: Estimator, getter: Getter,
-    kind: MetricKind, truth: float,
+    with_lift: tuple[ArmTotals, ArmTotals],
+    estimator: Estimator,
+    getter: Getter,
+    kind: MetricKind,
+    truth: float,
 ) -> None:
     coverage = _coverage(with_lift, estimator, getter, kind, truth)
     assert 0.93 <= coverage <= 0.97
@@ -155,8 +161,13 @@ def _cuped_runs(
 
 def _stats_of(y: NDArray[np.float64], x: NDArray[np.float64]) -> ArmStats:
     return ArmStats(
-        n=y.size, sum_y=float(y.sum()), sum_y2=float(y @ y), sum_x=float(x.sum()),
-        sum_x2=float(x @ x), sum_xy=float(x @ y), n_nonzero=int(np.count_nonzero(y)),
+        n=y.size,
+        sum_y=float(y.sum()),
+        sum_y2=float(y @ y),
+        sum_x=float(x.sum()),
+        sum_x2=float(x @ x),
+        sum_xy=float(x @ y),
+        n_nonzero=int(np.count_nonzero(y)),
     )
 
 

@@ -56,7 +56,8 @@ def test_csv_and_parquet_give_the_same_report(units: pd.DataFrame, tmp_path: Pat
     csv_report = json.loads(_analyze(tmp_path / "u.csv")[1])
     parquet_report = json.loads(_analyze(tmp_path / "u.parquet")[1])
     csv_revenue, parquet_revenue = (
-        csv_report["incremental_revenue"], parquet_report["incremental_revenue"]
+        csv_report["incremental_revenue"],
+        parquet_report["incremental_revenue"],
     )
     assert csv_revenue["conservative_amount"] == parquet_revenue["conservative_amount"]
     assert csv_revenue["estimate"] == pytest.approx(parquet_revenue["estimate"], rel=1e-12)
@@ -64,14 +65,28 @@ def test_csv_and_parquet_give_the_same_report(units: pd.DataFrame, tmp_path: Pat
 
 def test_column_names_and_arm_labels_are_configurable(tmp_path: Path) -> None:
     frame = pd.DataFrame(
-        {"visitor": ["a", "b", "c", "d"], "group": ["B", "A", "B", "A"],
-         "bought": [1, 0, 0, 1], "spend": [10.0, 0.0, 0.0, 5.0]}
+        {
+            "visitor": ["a", "b", "c", "d"],
+            "group": ["B", "A", "B", "A"],
+            "bought": [1, 0, 0, 1],
+            "spend": [10.0, 0.0, 0.0, 5.0],
+        }
     )
     frame.to_csv(tmp_path / "f.csv", index=False)
     code, out, _ = _analyze(
-        tmp_path / "f.csv", "--unit-col", "visitor", "--arm-col", "group",
-        "--converted-col", "bought", "--revenue-col", "spend",
-        "--treatment-label", "B", "--holdout-label", "A",
+        tmp_path / "f.csv",
+        "--unit-col",
+        "visitor",
+        "--arm-col",
+        "group",
+        "--converted-col",
+        "bought",
+        "--revenue-col",
+        "spend",
+        "--treatment-label",
+        "B",
+        "--holdout-label",
+        "A",
     )
     assert code == 0
     report = json.loads(out)
@@ -82,8 +97,12 @@ def test_column_names_and_arm_labels_are_configurable(tmp_path: Path) -> None:
 
 def _bad_file(tmp_path: Path, **changes: list[object]) -> Path:
     frame = pd.DataFrame(
-        {"unit_id": ["u1", "u2", "u3"], "arm": ["treatment", "holdout", "treatment"],
-         "converted": [1, 0, 1], "revenue": [12.5, 0.0, 3.0]}
+        {
+            "unit_id": ["u1", "u2", "u3"],
+            "arm": ["treatment", "holdout", "treatment"],
+            "converted": [1, 0, 1],
+            "revenue": [12.5, 0.0, 3.0],
+        }
     )
     for column, values in changes.items():
         if values:

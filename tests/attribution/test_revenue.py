@@ -78,8 +78,12 @@ def test_fixed_horizon_bound_is_tighter_than_the_sequential_one() -> None:
         arms[Arm.HOLDOUT], arms[Arm.TREATMENT], currency="USD", holdout_share=0.5
     )
     fixed = estimate_incremental_revenue(
-        arms[Arm.HOLDOUT], arms[Arm.TREATMENT], currency="USD", holdout_share=0.5,
-        sequential=False, options=AnalysisOptions(use_cuped=False),
+        arms[Arm.HOLDOUT],
+        arms[Arm.TREATMENT],
+        currency="USD",
+        holdout_share=0.5,
+        sequential=False,
+        options=AnalysisOptions(use_cuped=False),
     )
     assert not fixed.cuped_applied
     assert fixed.conservative_amount > seq.conservative_amount
@@ -106,7 +110,10 @@ def test_conservative_revenue_is_never_negative(
     holdout = arm_stats_from_arrays(rng.lognormal(3, 1.2, n_h) * (rng.random(n_h) < p_h))
     treatment = arm_stats_from_arrays(rng.lognormal(3, 1.2, n_t) * (rng.random(n_t) < p_t))
     result = estimate_incremental_revenue(
-        holdout, treatment, currency="USD", holdout_share=n_h / (n_h + n_t),
+        holdout,
+        treatment,
+        currency="USD",
+        holdout_share=n_h / (n_h + n_t),
         options=AnalysisOptions(min_converting_units=1),
     )
     assert result.conservative_amount >= Decimal(0)

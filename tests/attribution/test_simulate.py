@@ -22,8 +22,10 @@ def test_arms_come_from_the_published_hash() -> None:
     units = simulate_experiment(config).units
     for row in units.head(50).itertuples():
         arm = assign_arm(
-            merchant_id=config.merchant_id, experiment_id=config.experiment_id,
-            unit_id=str(row.unit_id), holdout_share=0.2,
+            merchant_id=config.merchant_id,
+            experiment_id=config.experiment_id,
+            unit_id=str(row.unit_id),
+            holdout_share=0.2,
         )
         assert row.arm == arm.value
 

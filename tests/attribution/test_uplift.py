@@ -19,9 +19,10 @@ def units() -> pd.DataFrame:
 
 
 def test_per_category_lift_finds_the_category_that_benefits(units: pd.DataFrame) -> None:
-    results = {c.category: c for c in category_lifts(
-        units, outcome_col="converted", kind=MetricKind.CONVERSION
-    )}
+    results = {
+        c.category: c
+        for c in category_lifts(units, outcome_col="converted", kind=MetricKind.CONVERSION)
+    }
     assert set(results) == {"books", "shoes", "toys"}
     assert results["shoes"].benefits
     assert not results["books"].benefits

@@ -1,0 +1,120 @@
+"""CLI of the gateway: merchants, API keys, and `serve`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gateway import keys
+from liftmeter.web import Scope
+
+console = Console()
+merchants_app = typer.Typer(help="Register merchants.", no_args_is_help=True)
+keys_app = typer.Typer(help="Issue, list and revoke API keys.", no_args_is_help=True)
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from liftmeter.cli import runtime_from_env
+
+    return runtime_from_env(check_events=False)
+
+
+@merchants_app.command("create")
+def create_merchant(
+    name: Annotated[str, typer.Argument(help="Display name.")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 billing currency.")] = "USD",
+    merchant_id: Annotated[str | None, typer.Option("--id", help="Choose the id.")] = None,
+) -> None:
+    """Register a merchant and print its id."""
+    rt = _runtime()
+    with rt.sessions.begin() as session:
+        merchant = keys.create_merchant(
+            session, name=name, currency=currency, merchant_id=merchant_id
+        )
+        console.print(merchant.id)
+    rt.close()
+
+
+@keys_app.command("create")
+def create_key(
+    name: Annotated[str, typer.Argument(help="What the key is for.")],
+    merchant: Annotated[str | None, typer.Option(help="Merchant id (omit for staff keys).")] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Repeatable. One of: {', '.join(s.value for s in Scope)}."),
+    ] = None,
+    rpm: Annotated[int | None, typer.Option(help="Requests per minute.")] = None,
+    tpm: Annotated[int | None, typer.Option(help="Tokens per minute.")] = None,
+) -> None:
+    """Issue a key and print its secret, once."""
+    default = [s.value for s in keys.MERCHANT_SCOPES] if merchant else [Scope.ADMIN.value]
+    rt = _runtime()
+    with rt.sessions.begin() as session:
+        issued = keys.issue_key(
+            session,
+            merchant_id=merchant,
+            name=name,
+            scopes=scope or default,
+            requests_per_minute=rpm,
+            tokens_per_minute=tpm,
+        )
+        console.print(f"key id: {issued.key.id}\nscopes: {issued.key.scopes}")
+        console.print("secret (shown once, store it now):")
+        print(issued.secret)
+    rt.close()
+
+
+@keys_app.command("list")
+def list_keys(
+    merchant: Annotated[str | None, typer.Option(help="Only this merchant.")] = None,
+) -> None:
+    """List keys (never their secrets)."""
+    rt = _runtime()
+    table = Table("id", "prefix", "merchant", "name", "scopes", "created", "revoked")
+    with rt.sessions() as session:
+        for k in keys.list_keys(session, merchant_id=merchant):
+            table.add_row(
+                k.id,
+                k.prefix + "…",
+                k.merchant_id or "(staff)",
+                k.name,
+                k.scopes,
+                k.created_at.isoformat(timespec="seconds"),
+                k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+            )
+    console.print(table)
+    rt.close()
+
+
+@keys_app.command("revoke")
+def revoke_key(key_id: Annotated[str, typer.Argument(help="The key id (key_…).")]) -> None:
+    """Revoke a key; requests with it get 401 from then on."""
+    rt = _runtime()
+    with rt.sessions.begin() as session:
+        keys.revoke_key(session, key_id)
+    console.print(f"revoked {key_id}")
+    rt.close()
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Run the gateway HTTP API with uvicorn (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from liftmeter.cli import settings_from_env
+
+    settings = settings_from_env()
+    uvicorn.run(
+        "gateway.asgi:app",
+        host=host or settings.gateway.host,
+        port=port or settings.gateway.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )

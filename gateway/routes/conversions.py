@@ -1,0 +1,5 @@
+"""conversions routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1")

@@ -1,0 +1,5 @@
+"""descriptions routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1")

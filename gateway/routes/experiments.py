@@ -1,0 +1,5 @@
+"""experiments routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1")

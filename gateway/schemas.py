@@ -1,0 +1,55 @@
+"""Wire models of the gateway's own routes (strict: unknown fields are rejected)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from liftmeter.web import Scope
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MerchantCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Acme Outdoor"])]
+    currency: Annotated[str, Field(min_length=3, max_length=3, examples=["USD"])] = "USD"
+    id: Annotated[str | None, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")] = (
+        None
+    )
+
+
+class MerchantOut(BaseModel):
+    id: str
+    name: str
+    currency: str
+    created_at: datetime
+
+
+class KeyCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200, examples=["storefront"])]
+    merchant_id: str | None = None
+    scopes: Annotated[
+        list[Scope], Field(min_length=1, examples=[["descriptions:write", "usage:read"]])
+    ]
+    requests_per_minute: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
+    tokens_per_minute: Annotated[int | None, Field(ge=1, le=1_000_000_000)] = None
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    merchant_id: str | None
+    prefix: str
+    scopes: list[str]
+    requests_per_minute: int | None
+    tokens_per_minute: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyIssued(KeyOut):
+    secret: Annotated[str, Field(description="Shown once. Store it now: only its hash is kept.")]
