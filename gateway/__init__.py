@@ -1,1 +1,4 @@
-"""The merchant-facing HTTP API: auth, keys, quotas, cache, masking, routes; composes the domains."""
+"""The merchant-facing HTTP API: auth, keys, quotas, cache, masking, routes.
+
+It composes the domain packages and is imported by none of them.
+"""
