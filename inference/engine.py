@@ -116,6 +116,9 @@ class GenerationEngine:
             self._thread.start()
         return self
 
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def close(self) -> None:
         self._stop_event.set()
         if self._thread is not None:
