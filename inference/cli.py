@@ -58,3 +58,92 @@ def train(
         checkpoint = run_training(config, on_step=show)
     save_checkpoint(checkpoint, output)
     typer.echo(json.dumps({"checkpoint": str(output), **checkpoint.metadata}, indent=2))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the embedded model on the OpenAI-compatible API (like `vllm serve`)."""
+    import uvicorn
+
+    from inference.server import create_app
+    from liftmeter.logging import configure_logging
+    from liftmeter.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.log)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+
+
+@app.command()
+def generate(
+    product_json: Annotated[
+        str, typer.Argument(help="A ProductInput as JSON, or a raw prompt with --raw.")
+    ],
+    style: Annotated[str | None, typer.Option(help="standard|concise|playful|technical")] = None,
+    raw: Annotated[bool, typer.Option(help="Treat the argument as a raw prompt.")] = False,
+    max_tokens: Annotated[int, typer.Option(min=1)] = 160,
+    temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,
+    seed: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Generate one description through the configured backend (local or OpenAI-compatible)."""
+    import asyncio
+
+    from inference.client import GenerationRequest, build_backend
+    from inference.prompts import ProductInput, build_prompt
+    from liftmeter.settings import load_settings
+
+    prompt = (
+        product_json if raw else build_prompt(ProductInput.model_validate_json(product_json), style)
+    )
+    request = GenerationRequest(
+        prompt=prompt, max_tokens=max_tokens, temperature=temperature, seed=seed
+    )
+
+    async def run() -> None:
+        backend = build_backend(load_settings())
+        try:
+            result = await backend.generate(request)
+        finally:
+            await backend.aclose()
+        typer.echo(result.text.strip())
+        usage = {
+            "prompt_tokens": result.prompt_tokens,
+            "completion_tokens": result.completion_tokens,
+        }
+        typer.echo(json.dumps({"finish_reason": result.finish_reason, **usage}), err=True)
+
+    asyncio.run(run())
+
+
+@app.command()
+def evaluate(
+    products: Annotated[int, typer.Option(min=1, help="Held-out products to describe.")] = 200,
+    seed: Annotated[int, typer.Option(help="Catalogue seed of the held-out products.")] = 99,
+    guard_numbers: Annotated[
+        bool, typer.Option(help="Constrain numbers to those in the product data.")
+    ] = True,
+) -> None:
+    """Run the quality gate on held-out products; exit 1 if it fails."""
+    import asyncio
+
+    from inference.catalog import generate_products
+    from inference.client import build_backend
+    from inference.quality import evaluate_quality
+    from liftmeter.settings import load_settings
+
+    held_out = list(generate_products(products, seed=seed, held_out=True))
+
+    async def run() -> bool:
+        backend = build_backend(load_settings())
+        try:
+            report = await evaluate_quality(backend, held_out, guard_numbers=guard_numbers)
+        finally:
+            await backend.aclose()
+        typer.echo(json.dumps({**report.summary(), "samples": report.samples}, indent=2))
+        return report.passed
+
+    if not asyncio.run(run()):
+        raise typer.Exit(code=1)

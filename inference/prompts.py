@@ -88,6 +88,18 @@ def allowed_numbers(prompt: str) -> frozenset[str]:
     return frozenset(_NUMBER.findall("\n".join(kept)))
 
 
+def number_constraint(
+    prompt: str | list[int], enabled: bool | None = None
+) -> frozenset[str] | None:
+    """Numbers the number guard allows for `prompt`, or None when the guard is off.
+
+    On by default for prompts in this template; `enabled=False` turns it off.
+    """
+    if enabled is False or not isinstance(prompt, str) or not prompt.startswith(PRODUCT_TOKEN):
+        return None
+    return allowed_numbers(prompt)
+
+
 def numbers_in(text: str) -> list[str]:
     """Every number written in `text` (digit runs, with inner `.`/`,` kept)."""
     return _NUMBER.findall(text)

@@ -27,7 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from inference.engine import Completion, GenerationEngine, TextDelta
 from inference.errors import InferenceError, InvalidGenerationRequest
 from inference.metrics import EngineMetrics
-from inference.prompts import PRODUCT_TOKEN, allowed_numbers
+from inference.prompts import number_constraint
 from inference.sampling import SamplingParams
 from inference.schemas import (
     ChatChoice,
@@ -211,17 +211,10 @@ def _sampling(
         top_p=1.0 if body.top_p is None else body.top_p,
         stop=body.stop_sequences(),
         seed=body.seed,
-        allowed_numbers=_guarded_numbers(prompt, body.guard_numbers),
+        allowed_numbers=number_constraint(prompt, body.guard_numbers),
     )
     engine.check_request(prompt_ids, params)
     return params
-
-
-def _guarded_numbers(prompt: str | list[int], requested: bool | None) -> frozenset[str] | None:
-    templated = isinstance(prompt, str) and prompt.startswith(PRODUCT_TOKEN)
-    if requested is False or not templated:
-        return None
-    return allowed_numbers(prompt)  # type: ignore[arg-type]
 
 
 def _usage(result: Completion) -> UsageInfo:
