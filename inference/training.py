@@ -122,16 +122,22 @@ def _learning_rate(config: TrainConfig, step: int) -> float:
 def prepare_data(config: TrainConfig) -> tuple[TextTokenizer, list[Encoded], list[Encoded]]:
     """Build the corpus, train the tokenizer on the training split, encode both splits."""
     train = list(build_examples(config.train_examples, seed=config.seed))
-    held_out = list(build_examples(config.val_examples, seed=config.seed, held_out=True))
     tokenizer = train_tokenizer(
         (ex.prompt + ex.completion for ex in train), vocab_size=config.model.vocab_size
     )
     max_len = config.model.max_seq_len
-    return (
-        tokenizer,
-        encode_examples(train, tokenizer, max_len=max_len),
-        encode_examples(held_out, tokenizer, max_len=max_len),
+    held_out = held_out_data(
+        tokenizer, seed=config.seed, count=config.val_examples, max_len=max_len
     )
+    return tokenizer, encode_examples(train, tokenizer, max_len=max_len), held_out
+
+
+def held_out_data(
+    tokenizer: TextTokenizer, *, seed: int, count: int, max_len: int
+) -> list[Encoded]:
+    """The validation split: products of held-out (brand, category) pairs."""
+    examples = list(build_examples(count, seed=seed, held_out=True))
+    return encode_examples(examples, tokenizer, max_len=max_len)
 
 
 def train(
