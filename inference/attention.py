@@ -102,7 +102,25 @@ def _attend_selected(
         return F.scaled_dot_product_attention(
             q, k[:, :, :span], v[:, :, :span], attn_mask=selected, scale=scale, enable_gqa=gqa
         )
+    if q.shape[2] == 1 and selected.shape[1] == 1:
+        return _attend_decode(q, k, v, selected, scale)
     return _attend_gathered(q, k, v, selected, scale)
+
+
+def _attend_decode(q: Tensor, k: Tensor, v: Tensor, selected: Tensor, scale: float) -> Tensor:
+    """One query per row with a head-shared selection: one batched gather, one SDPA."""
+    count = int(selected.sum(-1).max().item())
+    valid, index = selected.to(q.dtype).topk(count, dim=-1)  # selected keys first
+    index = index[:, 0, 0]  # [batch, count]
+    gather = index[:, None, :, None].expand(-1, k.shape[1], -1, k.shape[-1])
+    return F.scaled_dot_product_attention(
+        q,
+        k.gather(2, gather),
+        v.gather(2, gather),
+        attn_mask=valid.bool(),
+        scale=scale,
+        enable_gqa=q.shape[1] != k.shape[1],
+    )
 
 
 def _check_shapes(q: Tensor, k: Tensor, v: Tensor, *, top_k: int, block_size: int) -> None:

@@ -240,5 +240,26 @@ class SparseLM(nn.Module):
         cache.lengths[slots] += tokens.shape[1]
         return self._logits(h)
 
+    @torch.no_grad()
+    def attention_inputs(self, tokens: Tensor) -> list[dict[str, Tensor]]:
+        """Per layer, the attention and indexer inputs of a dense pass (for diagnostics).
+
+        Keys: `q`, `k`, `v`, `index_q`, `index_k`, `index_weights`, shaped as
+        `inference.attention.sparse_attention` takes them.
+        """
+        positions = torch.arange(tokens.shape[1]).expand_as(tokens)
+        h = self.embed(tokens)
+        captured = []
+        for block in self.blocks:
+            x = block.attn_norm(h)
+            q, k, v = block.attn._project(x, positions)
+            iq, ik, weights = block.attn._index(x, positions)
+            captured.append(
+                {"q": q, "k": k, "v": v, "index_q": iq, "index_k": ik, "index_weights": weights}
+            )
+            h = h + block.attn.forward_dense(x, positions)[0]
+            h = h + block.ffn(h)
+        return captured
+
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
