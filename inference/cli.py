@@ -147,3 +147,17 @@ def evaluate(
 
     if not asyncio.run(run()):
         raise typer.Exit(code=1)
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Argument(help="Directory for the Hugging Face Llama export.")],
+) -> None:
+    """Export the configured checkpoint as a dense LlamaForCausalLM for `vllm serve`."""
+    from inference.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
+    from inference.export import export_llama
+    from liftmeter.settings import load_settings
+
+    source = load_settings().inference.checkpoint or DEFAULT_CHECKPOINT
+    export_llama(load_checkpoint(source), output, source=source)
+    typer.echo(f"exported {source} -> {output} (vllm serve {output})")
