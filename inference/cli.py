@@ -54,6 +54,8 @@ def train(
             val = "" if report.val_loss is None else f" val {report.val_loss:.3f}"
             status = f"loss {report.loss:.3f}{val} {report.tokens_per_s:,.0f} tok/s"
             progress.update(task, completed=report.step, status=status)
+            if not progress.console.is_terminal and report.step % 50 == 0:
+                progress.console.print(f"step {report.step}/{steps} {status}")  # for CI logs
 
         checkpoint = run_training(config, on_step=show)
     save_checkpoint(checkpoint, output)
