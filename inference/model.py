@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -73,6 +74,9 @@ class KVCache:
 
 class _Rotary(nn.Module):
     """Rotary position tables, looked up by absolute position (non-interleaved halves)."""
+
+    cos: Tensor
+    sin: Tensor
 
     def __init__(self, dim: int, max_len: int, base: float) -> None:
         super().__init__()
@@ -172,7 +176,8 @@ class _Attention(nn.Module):
             local_window=self.config.local_window,
             kv_lengths=positions[:, -1] + 1,
         )
-        return self.wo(out.transpose(1, 2).flatten(2))
+        projected: Tensor = self.wo(out.transpose(1, 2).flatten(2))
+        return projected
 
 
 class _Block(nn.Module):
@@ -186,7 +191,8 @@ class _Block(nn.Module):
 
     def ffn(self, x: Tensor) -> Tensor:
         gate, up = self.gate_up(self.ffn_norm(x)).chunk(2, dim=-1)
-        return self.down(F.silu(gate) * up)
+        out: Tensor = self.down(F.silu(gate) * up)
+        return out
 
 
 class SparseLM(nn.Module):
@@ -197,6 +203,7 @@ class SparseLM(nn.Module):
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.d_model)
         self.blocks = nn.ModuleList(_Block(config) for _ in range(config.n_layers))
+        self._block_list: list[_Block] = [cast(_Block, block) for block in self.blocks]
         self.norm = nn.RMSNorm(config.d_model, eps=config.norm_eps)
         self.apply(self._init_weights)
 
@@ -213,7 +220,7 @@ class SparseLM(nn.Module):
         positions = torch.arange(tokens.shape[1], device=tokens.device).expand_as(tokens)
         h = self.embed(tokens)
         index_loss = h.new_zeros(())
-        for block in self.blocks:
+        for block in self._block_list:
             attn, layer_loss = block.attn.forward_dense(block.attn_norm(h), positions)
             h = h + attn
             h = h + block.ffn(h)
@@ -232,7 +239,7 @@ class SparseLM(nn.Module):
             raise ValueError("sequence exceeds the KV cache length")
         budget = self.config.top_k if top_k is None else top_k
         h = self.embed(tokens)
-        for layer, block in enumerate(self.blocks):
+        for layer, block in enumerate(self._block_list):
             h = h + block.attn.forward_cached(
                 block.attn_norm(h), positions, cache=cache, layer=layer, slots=slots, top_k=budget
             )
@@ -250,7 +257,7 @@ class SparseLM(nn.Module):
         positions = torch.arange(tokens.shape[1]).expand_as(tokens)
         h = self.embed(tokens)
         captured = []
-        for block in self.blocks:
+        for block in self._block_list:
             x = block.attn_norm(h)
             q, k, v = block.attn._project(x, positions)
             iq, ik, weights = block.attn._index(x, positions)
