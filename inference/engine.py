@@ -261,6 +261,7 @@ class GenerationEngine:
             logits,
             request.params,
             request.generator,
+            text=self.tokenizer.decode(request.generated),
             render=lambda t: self.tokenizer.decode([*request.generated, t]),
         )
         request.generated.append(token)

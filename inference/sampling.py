@@ -8,6 +8,7 @@ re-sampled; after `_GUARD_RETRIES` rejections every digit-bearing token is maske
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from torch import Tensor
 from inference.prompts import numbers_in
 
 _GUARD_RETRIES = 8
+_OPEN_NUMBER = re.compile(r"\d[.,]?$")
 
 
 @dataclass(frozen=True)
@@ -77,16 +79,24 @@ class NumberGuard:
         params: SamplingParams,
         generator: torch.Generator,
         *,
+        text: str,
         render: Callable[[int], str],
     ) -> int:
-        """Sample a token whose text keeps the completion valid; `render(id)` is the new text."""
+        """Sample a token that keeps the completion valid.
+
+        `text` is the completion so far and `render(id)` the completion with token `id` added.
+        Digit tokens are checked, and so is any token that ends a number being written (a
+        number is only complete once a non-digit follows it).
+        """
         allowed = params.allowed_numbers
         if allowed is None:
             return sample_token(logits, params, generator)
+        in_number = _OPEN_NUMBER.search(text) is not None
         logits = logits.clone()
         for _ in range(_GUARD_RETRIES):
             token = sample_token(logits, params, generator)
-            if not self._digit_mask[token] or numbers_allowed(render(token), allowed):
+            checked = in_number or bool(self._digit_mask[token])
+            if not checked or numbers_allowed(render(token), allowed):
                 return token
             logits[token] = -torch.inf
         logits[self._digit_mask] = -torch.inf

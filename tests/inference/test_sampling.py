@@ -30,11 +30,13 @@ def test_top_p_keeps_only_the_nucleus() -> None:
 def test_same_seed_same_samples() -> None:
     logits = torch.zeros(50)
     params = SamplingParams(temperature=1.0)
-    draws = [
-        [sample_token(logits, params, torch.Generator().manual_seed(3)) for _ in range(1)]
-        for _ in range(2)
-    ]
-    assert draws[0] == draws[1]
+
+    def draw(seed: int) -> list[int]:
+        gen = torch.Generator().manual_seed(seed)
+        return [sample_token(logits, params, gen) for _ in range(20)]
+
+    assert draw(3) == draw(3)
+    assert draw(3) != draw(4)
 
 
 def test_invalid_sampling_values_are_rejected() -> None:
@@ -58,8 +60,21 @@ def test_number_guard_replaces_a_disallowed_number_token() -> None:
     guard = NumberGuard(digit_mask)
     logits = torch.tensor([0.0, 10.0, 5.0])  # "7" is by far the likeliest
     params = SamplingParams(temperature=0.0, allowed_numbers=frozenset({"3"}))
-    token = guard.sample(logits, params, torch.Generator(), render=lambda t: "x " + vocab[t])
+    token = guard.sample(
+        logits, params, torch.Generator(), text="x ", render=lambda t: "x " + vocab[t]
+    )
     assert vocab[token] == "3"
+
+
+def test_number_guard_does_not_let_a_non_digit_token_close_a_bad_number() -> None:
+    vocab = ["L", " L", "5"]
+    guard = NumberGuard(torch.tensor([False, False, True]))
+    logits = torch.tensor([0.0, 10.0, 5.0])  # " L" would close the number "1"
+    params = SamplingParams(temperature=0.0, allowed_numbers=frozenset({"1.5"}))
+    token = guard.sample(
+        logits, params, torch.Generator(), text="holds 1.", render=lambda t: "holds 1." + vocab[t]
+    )
+    assert vocab[token] == "5"
 
 
 def test_stop_strings_are_found_and_never_streamed_early() -> None:
