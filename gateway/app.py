@@ -113,6 +113,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     )
     app.state.settings = settings
     app.state.started_at = time.time()
+    if runtime is not None:  # usable without the lifespan too (ASGI test transports)
+        app.state.runtime = runtime
     metrics = GatewayMetrics(_outbox_pending(app))
     app.state.metrics = metrics
     _install_components(app, settings)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from gateway.descriptions import CallContext, describe
 from gateway.schemas import DescriptionOut, DescriptionRequest
-from liftmeter.errors import ValidationFailed
+from inference.errors import InferenceUnavailable
+from liftmeter.errors import LiftmeterError, ValidationFailed
 from liftmeter.web import Principal, Scope, require
 
 router = APIRouter(prefix="/v1", tags=["descriptions"])
@@ -16,11 +17,17 @@ router = APIRouter(prefix="/v1", tags=["descriptions"])
 
 def call_context(request: Request) -> CallContext:
     state = request.app.state
+    try:
+        backend, risk = state.backend.get(), state.risk.get()
+    except LiftmeterError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken model install is a 503, not a 500
+        raise InferenceUnavailable(f"the model backend could not be loaded: {exc}") from exc
     return CallContext(
         settings=state.settings,
         sessions=state.runtime.sessions,
-        backend=state.backend.get(),
-        risk=state.risk.get(),
+        backend=backend,
+        risk=risk,
         cache=state.cache,
         metrics=state.metrics,
     )
