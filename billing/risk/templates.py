@@ -286,6 +286,17 @@ _REVIEW = (
         "Soothes colic so your {kid} cries less.",
         "Designed to calm even the most restless {kid}.",
     ), categories=("children",), held_out=True),
+    Family("review.claims.more", "review", (
+        "Users say they feel younger and more energetic within {days}.",
+        "Formulated to help you feel your best, naturally.",
+        "Visible results in as little as {days}.",
+        "The go-to choice of wellness experts.",
+    ), categories=("health", "beauty", "food")),
+    Family("review.finance.more", "review", (
+        "Designed to help you make smarter money decisions and grow your wealth.",
+        "Our subscribers often see strong returns.",
+        "Potentially boost your portfolio with expert picks.",
+    ), categories=("finance",)),
     Family("review.mild_language", "review", (
         "This is a damn good {product}.",
         "The competition's version is pretty crappy by comparison.",
@@ -308,6 +319,36 @@ _BLOCK = (
         "Your {disease} will be a thing of the past.",
         "Stop taking {medication} and let nature do the work.",
     ), categories=("health", "food", "beauty")),
+    Family("block.medical.testimonial", "block", (
+        "My {disease} is gone after one bottle, and my doctor could not believe it.",
+        "Thousands have beaten {disease} with this one simple product.",
+        "Why suffer from {disease} when nature already solved it?",
+        "Doctors don't want you to know it ends {disease} for good.",
+        "Ditch the {medication}; {disease} does not stand a chance.",
+        "Recover from {disease} in {days} without a prescription.",
+    ), categories=("health", "food", "beauty")),
+    Family("block.guarantee.more", "block", (
+        "Lose {weight} in {days} or we pay you.",
+        "Wrinkles vanish permanently in {days}, every time.",
+        "It will work for you, 100% of the time.",
+        "Watch {weight} disappear without diet or exercise.",
+    ), categories=("health", "beauty")),
+    Family("block.financial.more", "block", (
+        "Make {amount} a {period} on autopilot, even as a complete beginner.",
+        "Your money will {multiple} with no chance of losing a cent.",
+        "A risk-free path to {amount} in passive income every {period}.",
+        "Retire next year: this system cannot lose.",
+    ), categories=("finance",)),
+    Family("block.child_safety.more", "block", (
+        "So safe you can let your {kid} use it unattended.",
+        "Nothing in it could ever harm your {kid}, so skip the supervision.",
+        "Safe for newborns to sleep in face down.",
+    ), categories=("children",)),
+    Family("block.insult.more", "block", (
+        "People who buy the cheap version are morons.",
+        "If you shop anywhere else you're a total fool.",
+        "Only a complete idiot would pay more.",
+    )),
     Family("block.medical.paraphrase.ho", "block", (
         "Users tell us their {disease} simply disappeared.",
         "Better than {medication} for anyone struggling with {disease}.",
