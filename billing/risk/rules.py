@@ -9,6 +9,8 @@ millisecond on a description of a few hundred words.
 Precision choices, each covered by a test:
 - a medical claim needs a claim verb *and* a disease within a few words, so "cures in 24
   hours" (glue, paint, epoxy) and "dog treats" are not claims;
+- a claim verb after a negation ("not intended to diagnose, treat, cure or prevent any
+  disease", the standard supplement disclaimer) is not a claim;
 - "guarantee" alone is ordinary commerce ("money-back guarantee", "satisfaction
   guaranteed"); only guaranteed *results* or *outcomes* hit;
 - card-like numbers must pass the Luhn check; phone numbers need separators, so model
@@ -35,6 +37,8 @@ class ReasonCode(StrEnum):
     MIRACLE_CLAIM = "miracle_claim"
     CERTIFICATION_CLAIM = "certification_claim"
     CHILD_SAFETY_CLAIM = "child_safety_claim"
+    WEIGHT_LOSS_CLAIM = "weight_loss_claim"
+    UNSUBSTANTIATED_CLAIM = "unsubstantiated_claim"
     PROFANITY = "profanity"
     PII_EMAIL = "pii_email"
     PII_PHONE = "pii_phone"
@@ -116,11 +120,16 @@ _PLANT_CONTEXT = re.compile(
     r"\b(?:plants?|lawns?|gardens?|crops?|trees?|roses?|tomato(?:es)?|leaf|leaves|shrubs?)\b", _I
 )
 _GENERIC_DISEASE = re.compile(r"\b(?:diseases?|infections?)\W*$", _I)
+_NEGATED_BEFORE = re.compile(
+    r"\b(?:not|never|no|nor|cannot|can't|doesn't|does\s+not|isn't)\b(?:\W+\w+){0,4}\W*$", _I
+)
 
 
 def _is_medical_claim(match: re.Match[str], text: str) -> bool:
     if match.group("verb") is None:
         return True
+    if _NEGATED_BEFORE.search(text[max(0, match.start() - 60) : match.start("verb")]):
+        return False
     verb = match.group("verb").lower()
     if verb.startswith("treat") and (
         _TREAT_NOUN_BEFORE.search(text[: match.start("verb")])
@@ -173,7 +182,11 @@ _FINANCIAL = PatternRule(
         r"(?:returns?|yield|profits?|roi|gains?)\b"
         r"|\bget\s+rich\s+(?:quick|fast)\b"
         r"|\b(?:never|can'?t|cannot|won'?t)\s+lose\s+(?:money|a\s+(?:dime|penny|cent))\b"
-        r"|\bpassive\s+income\s+(?:for\s+life|guaranteed|forever)\b",
+        r"|\bpassive\s+income\s+(?:for\s+life|guaranteed|forever)\b"
+        r"|\bimpossible\s+to\s+lose\s+(?:money|a\s+(?:dime|penny|cent))\b"
+        r"|\b(?:no|zero|without\s+any)\s+(?:chance|risk)\s+of\s+losing\s+"
+        r"(?:money|a\s+(?:dime|penny|cent)|your\s+(?:money|investment|capital|savings))\b"
+        r"|\brisk[- ]free\s+(?:investments?|returns?|income|profits?|gains?|trading)\b",
         _I,
     ),
 )
@@ -202,7 +215,33 @@ _CERTIFICATION = PatternRule(
     Severity.HIGH,
     re.compile(
         r"\b(?:fda|cdc|who|ema|nhs)[- ](?:approved|certified|endorsed|cleared|recommended)\b"
-        r"|\bapproved\s+by\s+the\s+(?:fda|food\s+and\s+drug\s+administration)\b",
+        r"|\b(?:approved|cleared|certified|endorsed)\s+by\s+(?:the\s+)?"
+        r"(?:fda|food\s+and\s+drug\s+administration)\b",
+        _I,
+    ),
+)
+
+# The FTC's "gut check" weight-loss claims: always false, so hard hits.
+_WEIGHT_LOSS = PatternRule(
+    ReasonCode.WEIGHT_LOSS_CLAIM,
+    Severity.HIGH,
+    re.compile(
+        r"\b(?:lose|losing|drop|shed|melt|burn)\s+(?:up\s+to\s+)?\d+\s*(?:pounds|lbs?|kg|kilos)"
+        r"\s+(?:of\s+fat\s+)?in\s+(?:just\s+|only\s+)?(?:\d+|a|one|two|three)\s+"
+        r"(?:days?|weeks?|hours?)\b"
+        r"|\bpermanent\s+weight[- ]loss\b"
+        r"|\bwithout\s+(?:any\s+)?(?:diet(?:ing)?|exercise)\s+(?:or|and)\s+(?:diet(?:ing)?|exercise)\b"
+        r"|\bblocks?\s+(?:the\s+)?absorption\s+of\s+fat\b",
+        _I,
+    ),
+)
+
+# "Clinically proven" and kin need evidence a description cannot show: a person checks.
+_UNSUBSTANTIATED = PatternRule(
+    ReasonCode.UNSUBSTANTIATED_CLAIM,
+    Severity.MEDIUM,
+    re.compile(
+        r"\b(?:clinically|scientifically|medically|dermatologically)\s+(?:proven|shown|tested\s+and\s+proven)\b",
         _I,
     ),
 )
@@ -225,7 +264,8 @@ _STRONG_PROFANITY = (
     r"fuck\w*", r"motherfuck\w*", r"shit(?:s|ty|ting|head)?", r"bullshit", r"bitch(?:es|y)?",
     r"bastards?", r"assholes?", r"dumbass(?:es)?", r"cunts?", r"dickheads?", r"piss(?:ed)?",
     r"sluts?", r"whores?", r"retard(?:s|ed)?", r"wankers?", r"twats?", r"pricks?",
-    r"douche(?:bag)?s?", r"morons?", r"idiots?", r"imbeciles?",
+    r"douche(?:bag)?s?", r"morons?", r"idiots?", r"imbeciles?", r"dimwits?", r"nitwits?",
+    r"halfwits?", r"numbskulls?", r"brain-dead",
 )
 _MILD_PROFANITY = (r"damn(?:ed)?", r"crap(?:py)?", r"badass", r"sucks", r"screw\s+(?:you|them)")
 
@@ -310,6 +350,7 @@ _ADDRESS = PatternRule(
 
 DEFAULT_RULES: tuple[PatternRule, ...] = (
     _MEDICAL, _GUARANTEE, _FINANCIAL, _RISK_FREE, _MIRACLE, _CERTIFICATION, _CHILD_SAFETY,
+    _WEIGHT_LOSS, _UNSUBSTANTIATED,
     _PROFANITY_STRONG, _PROFANITY_MILD, _EMAIL, _PHONE, _CARD, _NATIONAL_ID, _ADDRESS,
 )
 

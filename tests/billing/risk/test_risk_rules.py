@@ -30,6 +30,14 @@ def codes(text: str, terms: tuple[str, ...] = ()) -> set[ReasonCode]:
         ("A miracle cure for tired skin.", ReasonCode.MIRACLE_CLAIM),
         ("The only FDA-approved formula.", ReasonCode.CERTIFICATION_CLAIM),
         ("100% safe for babies.", ReasonCode.CHILD_SAFETY_CLAIM),
+        ("Approved by FDA for daily use.", ReasonCode.CERTIFICATION_CLAIM),
+        ("Lose 20 lbs in two weeks.", ReasonCode.WEIGHT_LOSS_CLAIM),
+        ("Slim down without diet or exercise.", ReasonCode.WEIGHT_LOSS_CLAIM),
+        ("Blocks the absorption of fat.", ReasonCode.WEIGHT_LOSS_CLAIM),
+        ("Clinically proven to reduce wrinkles.", ReasonCode.UNSUBSTANTIATED_CLAIM),
+        ("It is impossible to lose money with our signals.", ReasonCode.FINANCIAL_PROMISE),
+        ("A risk-free investment for everyone.", ReasonCode.FINANCIAL_PROMISE),
+        ("Only dimwits pay full price.", ReasonCode.PROFANITY),
         ("Prevents SIDS while your baby sleeps.", ReasonCode.CHILD_SAFETY_CLAIM),
         ("This fucking blender rules.", ReasonCode.PROFANITY),
         ("Only idiots buy the knockoffs.", ReasonCode.PROFANITY),
@@ -65,6 +73,8 @@ def test_rule_catches_listed_pattern(text: str, code: ReasonCode) -> None:
         "Measures 12 x 18 x 24 in; model 300-200-1000X; 3.7 V 2000 mAh battery.",
         "Order number 1234 5678 9012 3456 ships today.",
         "It prevents rust and corrosion on outdoor metal.",
+        "This product is not intended to diagnose, treat, cure or prevent any disease.",
+        "Designed to help you reach your weight goals alongside diet and exercise.",
     ],
 )
 def test_rules_do_not_fire_on_ordinary_copy(text: str) -> None:
