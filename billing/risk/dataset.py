@@ -13,7 +13,8 @@ claims, "clinically proven", "risk-free", soft financial or baby-care promises, 
 language, a showroom address) and `block` (disease claims, guaranteed results, financial
 promises, absolute child-safety claims, certifications, profanity and insults, personal
 data). Slots are filled from fixed lists with a seeded `random.Random`, so the same seed
-gives byte-identical output. Duplicated texts are dropped.
+gives byte-identical output. Duplicated texts are dropped. Every family gets
+`PER_FAMILY[label]` examples, train and held-out alike.
 
 The split is by phrasing family, not by row: families marked `held_out` form the test
 split and never appear in training, so the evaluation measures generalisation to new
@@ -44,7 +45,9 @@ DEFAULT_SEED = 20240601
 DEFAULT_DATASET_PATH = Path(__file__).parent / "data" / "risk_dataset.jsonl"
 LABELS = ("pass", "review", "block")
 SPLITS = ("train", "test")
-LABEL_QUOTAS = {"pass": 1150, "review": 620, "block": 830}
+# Examples per phrasing family, by label: every family, train or held out, gets the same
+# share, so adding training families does not shrink the test split.
+PER_FAMILY = {"pass": 60, "review": 46, "block": 44}
 _SLOT = re.compile(r"\{(\w+)\}")
 _MAX_ATTEMPTS_PER_EXAMPLE = 40
 
@@ -92,15 +95,14 @@ def render_example(family: Family, rng: random.Random) -> Example:
 
 
 def generate_examples(seed: int = DEFAULT_SEED) -> list[Example]:
-    """The whole dataset for `seed`: per label, its quota spread evenly over its families."""
+    """The whole dataset for `seed`: `PER_FAMILY[label]` unique examples per family."""
     rng = random.Random(seed)
     examples: list[Example] = []
     seen: set[str] = set()
     for label in LABELS:
         families = [family for family in FAMILIES if family.label == label]
-        per_family = LABEL_QUOTAS[label] // len(families)
         for family in families:
-            examples.extend(_unique_examples(family, per_family, rng, seen))
+            examples.extend(_unique_examples(family, PER_FAMILY[label], rng, seen))
     return examples
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from billing.risk.classifier import predict_probabilities
 from billing.risk.dataset import LABELS, Example
 from billing.risk.model import RiskModel
 from billing.risk.rules import Severity, find_rule_hits
@@ -49,8 +48,9 @@ def combined_predictions(model: RiskModel, examples: Sequence[Example]) -> list[
 
 def classifier_predictions(model: RiskModel, examples: Sequence[Example]) -> list[str]:
     """The classifier's most probable class, without rules or policy."""
-    probabilities = predict_probabilities(model.pipeline, [e.text for e in examples])
-    return [max(p, key=lambda label: p[label]) for p in probabilities]
+    probabilities = model.classifier.probabilities([e.text for e in examples])
+    classes = model.classifier.classes
+    return [classes[int(row.argmax())] for row in probabilities]
 
 
 def rule_predictions(examples: Sequence[Example]) -> list[str]:
