@@ -219,7 +219,9 @@ class RiskClassifier:
         """The TF-IDF rows of `texts`, or None when the scheme has no n-grams."""
         if self.vectoriser is None or not self.scheme.uses_ngrams:
             return None
-        matrix: csr_matrix = self.vectoriser.transform(list(texts))
+        # The parts directly: FeatureUnion.transform adds ~2 ms of joblib overhead per call.
+        parts = [part.transform(list(texts)) for _, part in self.vectoriser.transformer_list]
+        matrix: csr_matrix = hstack(parts, format="csr")
         return matrix
 
     def raw_scores(

