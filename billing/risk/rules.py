@@ -1,0 +1,383 @@
+"""Stage 1 of the risk model: lexicon and regular-expression rules with named reasons.
+
+Each rule looks for one kind of prohibited or risky content in a generated description and
+reports a `RuleHit` with a stable `ReasonCode` (what a merchant or reviewer reads) and a
+`Severity`: `HIGH` hits are hard (the combined model blocks), `MEDIUM` hits send the text
+to human review. Rules are pure, case-insensitive unless noted, and run in well under a
+millisecond on a description of a few hundred words.
+
+Precision choices, each covered by a test:
+- a medical claim needs a claim verb *and* a disease within a few words, so "cures in 24
+  hours" (glue, paint, epoxy) and "dog treats" are not claims;
+- a claim verb after a negation ("not intended to diagnose, treat, cure or prevent any
+  disease", the standard supplement disclaimer) is not a claim;
+- "guarantee" alone is ordinary commerce ("money-back guarantee", "satisfaction
+  guaranteed"); only guaranteed *results* or *outcomes* hit;
+- card-like numbers must pass the Luhn check; phone numbers need separators, so model
+  numbers and dimensions rarely match;
+- street addresses need a house number, capitalised street words and a street suffix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+
+class ReasonCode(StrEnum):
+    """Stable, machine-readable reasons a text was flagged."""
+
+    MEDICAL_CLAIM = "medical_claim"
+    GUARANTEE = "guarantee"
+    FINANCIAL_PROMISE = "financial_promise"
+    RISK_FREE = "risk_free"
+    MIRACLE_CLAIM = "miracle_claim"
+    CERTIFICATION_CLAIM = "certification_claim"
+    CHILD_SAFETY_CLAIM = "child_safety_claim"
+    WEIGHT_LOSS_CLAIM = "weight_loss_claim"
+    UNSUBSTANTIATED_CLAIM = "unsubstantiated_claim"
+    PROFANITY = "profanity"
+    PII_EMAIL = "pii_email"
+    PII_PHONE = "pii_phone"
+    PII_CARD = "pii_card"
+    PII_NATIONAL_ID = "pii_national_id"
+    PII_ADDRESS = "pii_address"
+    COMPETITOR_TRADEMARK = "competitor_trademark"
+
+
+class Severity(StrEnum):
+    """How hard a hit is: `high` blocks the output, `medium` sends it to review."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """One rule match: the reason, its severity and the character span `[start, end)`."""
+
+    code: ReasonCode
+    severity: Severity
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class PatternRule:
+    """A reason bound to one compiled pattern, with an optional check on each match."""
+
+    code: ReasonCode
+    severity: Severity
+    pattern: re.Pattern[str]
+    accept: Callable[[re.Match[str], str], bool] | None = None
+
+    def find(self, text: str) -> list[RuleHit]:
+        """Every accepted match of this rule in `text`."""
+        return [
+            RuleHit(self.code, self.severity, m.start(), m.end())
+            for m in self.pattern.finditer(text)
+            if self.accept is None or self.accept(m, text)
+        ]
+
+
+def _alt(words: Iterable[str]) -> str:
+    return "(?:" + "|".join(sorted(words, key=len, reverse=True)) + ")"
+
+
+_I = re.IGNORECASE
+
+DISEASES = (
+    "cancer", "cancers", "tumou?rs?", "diabetes", "diabetic", "arthritis", "alzheimer'?s",
+    "dementia", "parkinson'?s", "covid(?:-19)?", "coronavirus", "flu", "influenza",
+    "infections?", "hypertension", "high blood pressure", "heart disease", "strokes?",
+    "depression", "anxiety disorders?", "adhd", "autism", "asthma", "eczema", "psoriasis",
+    "insomnia", "obesity", "migraines?", "disease", "diseases", "illness", "illnesses",
+    "hiv", "aids", "hepatitis", "leukemia", "cholesterol", "kidney stones", "ulcers?",
+    "fibromyalgia", "lupus", "osteoporosis", "crohn'?s", "tinnitus", "neuropathy",
+    "cold sores", "herpes", "shingles", "candida",
+)
+_CLAIM_VERBS = (
+    "cures?", "cured", "curing", "treats?", "treated", "treating", "heals?", "healed",
+    "healing", "prevents?", "prevented", "preventing", "reverses?", "reversed", "reversing",
+    "eliminates?", "eliminating", "eradicates?", "fights?", "fighting", "beats?", "defeats?",
+    "wipes? out", "gets? rid of", "cure for", "remedy for", "treatment for", "protects? against",
+    "shrinks?", "dissolves?", "kills?",
+)
+# A determiner or a pet/food word before "treats" makes it the noun ("these dog treats").
+_TREAT_NOUN_BEFORE = re.compile(
+    r"(?:\b(?:dog|dogs|cat|cats|pet|pets|puppy|kitten|chewy|tasty|training|dental|crunchy|"
+    r"soft|healthy|sweet|holiday|these|the|our|your|of|jerky|bacon|chicken|"
+    r"salmon|beef|biscuit|natural|delicious|little|yummy|party|fun)\s+)$",
+    _I,
+)
+
+
+_TREAT_SELF_AFTER = re.compile(r"\s+(?:yourself|themselves|someone|them|him|her)\b", _I)
+_PLANT_CONTEXT = re.compile(
+    r"\b(?:plants?|lawns?|gardens?|crops?|trees?|roses?|tomato(?:es)?|leaf|leaves|shrubs?)\b", _I
+)
+_GENERIC_DISEASE = re.compile(r"\b(?:diseases?|infections?)\W*$", _I)
+_NEGATED_BEFORE = re.compile(
+    r"\b(?:not|never|no|nor|cannot|can't|doesn't|does\s+not|isn't)\b(?:\W+\w+){0,4}\W*$", _I
+)
+
+
+def _is_medical_claim(match: re.Match[str], text: str) -> bool:
+    if match.group("verb") is None:
+        return True
+    if _NEGATED_BEFORE.search(text[max(0, match.start() - 60) : match.start("verb")]):
+        return False
+    verb = match.group("verb").lower()
+    if verb.startswith("treat") and (
+        _TREAT_NOUN_BEFORE.search(text[: match.start("verb")])
+        or _TREAT_SELF_AFTER.match(text, match.end("verb"))
+    ):
+        return False
+    # Fungicides and lawn care prevent plant diseases; that is not a health claim.
+    if _GENERIC_DISEASE.search(match.group(0)):
+        window = text[max(0, match.start() - 60) : match.end() + 40]
+        return _PLANT_CONTEXT.search(window) is None
+    return True
+
+
+_MEDICAL = PatternRule(
+    ReasonCode.MEDICAL_CLAIM,
+    Severity.HIGH,
+    re.compile(
+        rf"\b(?P<verb>{_alt(_CLAIM_VERBS)})\b(?:\W+\w+){{0,5}}?\W+{_alt(DISEASES)}\b"
+        rf"|\b{_alt(DISEASES)}[- ](?:fighting|curing|killing|cure|remedy)\b",
+        _I,
+    ),
+    accept=_is_medical_claim,
+)
+
+_GUARANTEE = PatternRule(
+    ReasonCode.GUARANTEE,
+    Severity.HIGH,
+    re.compile(
+        r"\bguarantee[ds]?\s+(?:to\s+)?(?:you\s+(?:will|'ll)\s+)?"
+        r"(?:results?|lose|work|cure|grow|double|triple|eliminate|remove|erase|stop|fix|"
+        r"transform|regrow|reverse|boost|increase|melt|burn|get rid|see|shed|drop|"
+        r"permanent|instant|weight loss|fat loss|success)\b"
+        r"|\b(?:results?|success|weight loss|fat loss)\s+(?:is\s+|are\s+)?(?:100%\s+)?guaranteed\b"
+        r"|\b100\s?%\s+guaranteed\s+(?:to|results?)\b"
+        r"|\bguarantees?\s+(?:that\s+)?you(?:\s+will|'ll)\b",
+        _I,
+    ),
+)
+
+_FINANCIAL = PatternRule(
+    ReasonCode.FINANCIAL_PROMISE,
+    Severity.HIGH,
+    re.compile(
+        r"\bguaranteed\s+(?:returns?|income|profits?|payouts?|gains?|earnings|yield|roi)\b"
+        r"|\b(?:returns?|income|profits?|gains?|earnings)\s+(?:are\s+|is\s+)?guaranteed\b"
+        r"|\b(?:double|triple|multiply)\s+your\s+(?:money|savings|investment|income|cash)\b"
+        r"|\bearn\s+(?:up\s+to\s+)?\$\s?\d[\d,]*(?:\.\d+)?\s*(?:k\s*)?"
+        r"(?:per|a|an|every|each)\s+(?:day|week|month|hour)\b"
+        r"|\b\d+(?:\.\d+)?\s?%\s+(?:(?:daily|weekly|monthly|annual|yearly|guaranteed)\s+)+"
+        r"(?:returns?|yield|profits?|roi|gains?)\b"
+        r"|\bget\s+rich\s+(?:quick|fast)\b"
+        r"|\b(?:never|can'?t|cannot|won'?t)\s+lose\s+(?:money|a\s+(?:dime|penny|cent))\b"
+        r"|\bpassive\s+income\s+(?:for\s+life|guaranteed|forever)\b"
+        r"|\bimpossible\s+to\s+lose\s+(?:money|a\s+(?:dime|penny|cent))\b"
+        r"|\b(?:no|zero|without\s+any)\s+(?:chance|risk)\s+of\s+losing\s+"
+        r"(?:money|a\s+(?:dime|penny|cent)|your\s+(?:money|investment|capital|savings))\b"
+        r"|\brisk[- ]free\s+(?:investments?|returns?|income|profits?|gains?|trading)\b",
+        _I,
+    ),
+)
+
+_RISK_FREE = PatternRule(
+    ReasonCode.RISK_FREE,
+    Severity.MEDIUM,
+    re.compile(
+        r"\b(?:risk[- ]free|zero[- ]risk|no[- ]risk(?:\s+at\s+all)?|without\s+any\s+risk)\b", _I
+    ),
+)
+
+_MIRACLE = PatternRule(
+    ReasonCode.MIRACLE_CLAIM,
+    Severity.MEDIUM,
+    re.compile(
+        r"\bmiracle\s+(?:cure|pill|drug|formula|supplement|treatment|remedy|diet|"
+        r"weight[- ]loss|tonic|elixir|results?)\b"
+        r"|\b(?:works|worked|performs)\s+miracles\b|\bmiraculous(?:ly)?\b|\bmagic\s+(?:pill|bullet|cure)\b",
+        _I,
+    ),
+)
+
+_CERTIFICATION = PatternRule(
+    ReasonCode.CERTIFICATION_CLAIM,
+    Severity.HIGH,
+    re.compile(
+        r"\b(?:fda|cdc|who|ema|nhs)[- ](?:approved|certified|endorsed|cleared|recommended)\b"
+        r"|\b(?:approved|cleared|certified|endorsed)\s+by\s+(?:the\s+)?"
+        r"(?:fda|food\s+and\s+drug\s+administration)\b",
+        _I,
+    ),
+)
+
+# The FTC's "gut check" weight-loss claims: always false, so hard hits.
+_WEIGHT_LOSS = PatternRule(
+    ReasonCode.WEIGHT_LOSS_CLAIM,
+    Severity.HIGH,
+    re.compile(
+        r"\b(?:lose|losing|drop|shed|melt|burn)\s+(?:up\s+to\s+)?\d+\s*(?:pounds|lbs?|kg|kilos)"
+        r"\s+(?:of\s+fat\s+)?in\s+(?:just\s+|only\s+)?(?:\d+|a|one|two|three)\s+"
+        r"(?:days?|weeks?|hours?)\b"
+        r"|\bpermanent\s+weight[- ]loss\b"
+        r"|\bwithout\s+(?:any\s+)?(?:diet(?:ing)?|exercise)\s+(?:or|and)\s+(?:diet(?:ing)?|exercise)\b"
+        r"|\bblocks?\s+(?:the\s+)?absorption\s+of\s+fat\b",
+        _I,
+    ),
+)
+
+# "Clinically proven" and kin need evidence a description cannot show: a person checks.
+_UNSUBSTANTIATED = PatternRule(
+    ReasonCode.UNSUBSTANTIATED_CLAIM,
+    Severity.MEDIUM,
+    re.compile(
+        r"\b(?:clinically|scientifically|medically|dermatologically)\s+(?:proven|shown|tested\s+and\s+proven)\b",
+        _I,
+    ),
+)
+
+_KIDS = r"(?:babies|baby|infants?|newborns?|toddlers?|children|child|kids)"
+_CHILD_SAFETY = PatternRule(
+    ReasonCode.CHILD_SAFETY_CLAIM,
+    Severity.HIGH,
+    re.compile(
+        rf"\b(?:100\s?%|completely|totally|perfectly|entirely|absolutely|guaranteed)\s+"
+        rf"safe\s+for\s+(?:your\s+|all\s+)?{_KIDS}\b"
+        rf"|\bprevents?\s+(?:sids|sudden\s+infant\s+death|choking|suffocation)\b"
+        rf"|\b(?:sids|choking|suffocation)[- ]proof\b"
+        rf"|\bno\s+need\s+to\s+(?:supervise|watch)\s+(?:your\s+)?{_KIDS}\b",
+        _I,
+    ),
+)
+
+_STRONG_PROFANITY = (
+    r"fuck\w*", r"motherfuck\w*", r"shit(?:s|ty|ting|head)?", r"bullshit", r"bitch(?:es|y)?",
+    r"bastards?", r"assholes?", r"dumbass(?:es)?", r"cunts?", r"dickheads?", r"piss(?:ed)?",
+    r"sluts?", r"whores?", r"retard(?:s|ed)?", r"wankers?", r"twats?", r"pricks?",
+    r"douche(?:bag)?s?", r"morons?", r"idiots?", r"imbeciles?", r"dimwits?", r"nitwits?",
+    r"halfwits?", r"numbskulls?", r"brain-dead",
+)
+_MILD_PROFANITY = (r"damn(?:ed)?", r"crap(?:py)?", r"badass", r"sucks", r"screw\s+(?:you|them)")
+
+_PROFANITY_STRONG = PatternRule(
+    ReasonCode.PROFANITY, Severity.HIGH, re.compile(rf"\b{_alt(_STRONG_PROFANITY)}\b", _I)
+)
+_PROFANITY_MILD = PatternRule(
+    ReasonCode.PROFANITY, Severity.MEDIUM, re.compile(rf"\b{_alt(_MILD_PROFANITY)}\b", _I)
+)
+
+_EMAIL = PatternRule(
+    ReasonCode.PII_EMAIL,
+    Severity.HIGH,
+    re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+)
+
+_PHONE = PatternRule(
+    ReasonCode.PII_PHONE,
+    Severity.HIGH,
+    re.compile(
+        r"(?<![\w.-])(?:\+?1[\s.-])?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w-])"
+        r"|(?<![\w+])\+\d{1,3}(?:[\s.-]\d{1,4}){2,5}(?![\w-])"
+    ),
+)
+
+
+def luhn_valid(digits: str) -> bool:
+    """True when the digit string passes the Luhn (mod 10) checksum."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _is_card_number(match: re.Match[str], _text: str) -> bool:
+    digits = re.sub(r"\D", "", match.group(0))
+    return 13 <= len(digits) <= 19 and luhn_valid(digits) and len(set(digits)) > 1
+
+
+_CARD = PatternRule(
+    ReasonCode.PII_CARD,
+    Severity.HIGH,
+    re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])"),
+    accept=_is_card_number,
+)
+
+_NATIONAL_ID = PatternRule(
+    ReasonCode.PII_NATIONAL_ID,
+    Severity.HIGH,
+    re.compile(
+        r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])"
+        r"|\b(?:ssn|social\s+security\s+(?:number|no\.?))\s*[:#]?\s*\d",
+        _I,
+    ),
+)
+
+_STREET_SUFFIX = (
+    "Street", "St", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Blvd", "Lane", "Ln",
+    "Drive", "Dr", "Court", "Ct", "Place", "Pl", "Terrace", "Way", "Highway", "Hwy",
+)
+# Capitalised words that make "4 Wheel Drive" or "64 Flash Drive" look like an address.
+_NOT_STREET_WORDS = {"Wheel", "Flash", "Hard", "Thumb", "Disk", "Pen", "Speed", "Port", "Way"}
+
+
+def _is_address(match: re.Match[str], _text: str) -> bool:
+    words = match.group("street").split()
+    return not any(word in _NOT_STREET_WORDS for word in words)
+
+
+_ADDRESS = PatternRule(
+    ReasonCode.PII_ADDRESS,
+    Severity.MEDIUM,
+    re.compile(
+        r"\b\d{1,5}\s+(?P<street>(?:[A-Z][a-z]+\.?\s+){1,3})"
+        rf"{_alt(_STREET_SUFFIX)}\b\.?(?:,?\s+(?:Apt|Suite|Unit)\.?\s*\w+)?"
+    ),
+    accept=_is_address,
+)
+
+DEFAULT_RULES: tuple[PatternRule, ...] = (
+    _MEDICAL, _GUARANTEE, _FINANCIAL, _RISK_FREE, _MIRACLE, _CERTIFICATION, _CHILD_SAFETY,
+    _WEIGHT_LOSS, _UNSUBSTANTIATED,
+    _PROFANITY_STRONG, _PROFANITY_MILD, _EMAIL, _PHONE, _CARD, _NATIONAL_ID, _ADDRESS,
+)
+
+
+@lru_cache(maxsize=1024)
+def _merchant_rule(terms: tuple[str, ...]) -> PatternRule | None:
+    cleaned = sorted({term.strip() for term in terms if term.strip()}, key=len, reverse=True)
+    if not cleaned:
+        return None
+    alternatives = "|".join(re.escape(term) for term in cleaned)
+    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", _I)
+    return PatternRule(ReasonCode.COMPETITOR_TRADEMARK, Severity.HIGH, pattern)
+
+
+def find_rule_hits(text: str, *, merchant_terms: Sequence[str] = ()) -> list[RuleHit]:
+    """Every rule hit in `text`, in order of position.
+
+    `merchant_terms` are the merchant's forbidden terms (competitor marks); they match
+    case-insensitively as whole words or phrases. Compiled patterns are cached per term set.
+    """
+    hits = [hit for rule in DEFAULT_RULES for hit in rule.find(text)]
+    merchant_rule = _merchant_rule(tuple(merchant_terms))
+    if merchant_rule is not None:
+        hits.extend(merchant_rule.find(text))
+    return sorted(hits, key=lambda hit: (hit.start, hit.end, hit.code))
+
+
+def reason_codes(hits: Iterable[RuleHit]) -> list[ReasonCode]:
+    """The distinct reason codes of `hits`, in first-seen order."""
+    return list(dict.fromkeys(hit.code for hit in hits))

@@ -1,0 +1,113 @@
+"""Stage-1 rules: each listed pattern is caught; ordinary product copy is not."""
+
+from __future__ import annotations
+
+import pytest
+
+from billing.risk.rules import ReasonCode, Severity, find_rule_hits, luhn_valid
+
+
+def codes(text: str, terms: tuple[str, ...] = ()) -> set[ReasonCode]:
+    return {hit.code for hit in find_rule_hits(text, merchant_terms=terms)}
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Our tea cures cancer naturally.", ReasonCode.MEDICAL_CLAIM),
+        ("Clinically shown to treat diabetes.", ReasonCode.MEDICAL_CLAIM),
+        ("Helps prevent the flu all winter.", ReasonCode.MEDICAL_CLAIM),
+        ("A cancer-fighting superfood.", ReasonCode.MEDICAL_CLAIM),
+        ("Reverses arthritis in 7 days.", ReasonCode.MEDICAL_CLAIM),
+        ("Guaranteed to lose 10 pounds in a week.", ReasonCode.GUARANTEE),
+        ("Results guaranteed.", ReasonCode.GUARANTEE),
+        ("We guarantee you will see results.", ReasonCode.GUARANTEE),
+        ("Earn $500 per day from home.", ReasonCode.FINANCIAL_PROMISE),
+        ("Double your money in a month.", ReasonCode.FINANCIAL_PROMISE),
+        ("Enjoy 12% monthly returns.", ReasonCode.FINANCIAL_PROMISE),
+        ("Guaranteed returns for every member.", ReasonCode.FINANCIAL_PROMISE),
+        ("Try it risk-free for 30 days.", ReasonCode.RISK_FREE),
+        ("A miracle cure for tired skin.", ReasonCode.MIRACLE_CLAIM),
+        ("The only FDA-approved formula.", ReasonCode.CERTIFICATION_CLAIM),
+        ("100% safe for babies.", ReasonCode.CHILD_SAFETY_CLAIM),
+        ("Approved by FDA for daily use.", ReasonCode.CERTIFICATION_CLAIM),
+        ("Lose 20 lbs in two weeks.", ReasonCode.WEIGHT_LOSS_CLAIM),
+        ("Slim down without diet or exercise.", ReasonCode.WEIGHT_LOSS_CLAIM),
+        ("Blocks the absorption of fat.", ReasonCode.WEIGHT_LOSS_CLAIM),
+        ("Clinically proven to reduce wrinkles.", ReasonCode.UNSUBSTANTIATED_CLAIM),
+        ("It is impossible to lose money with our signals.", ReasonCode.FINANCIAL_PROMISE),
+        ("A risk-free investment for everyone.", ReasonCode.FINANCIAL_PROMISE),
+        ("Only dimwits pay full price.", ReasonCode.PROFANITY),
+        ("Prevents SIDS while your baby sleeps.", ReasonCode.CHILD_SAFETY_CLAIM),
+        ("This fucking blender rules.", ReasonCode.PROFANITY),
+        ("Only idiots buy the knockoffs.", ReasonCode.PROFANITY),
+        ("Email jane.doe@example.com for details.", ReasonCode.PII_EMAIL),
+        ("Call (415) 555-0132 today.", ReasonCode.PII_PHONE),
+        ("Call +44 20 7946 0958 today.", ReasonCode.PII_PHONE),
+        ("Pay with 4111 1111 1111 1111.", ReasonCode.PII_CARD),
+        ("SSN 123-45-6789 on file.", ReasonCode.PII_NATIONAL_ID),
+        ("Ship it to 742 Evergreen Terrace.", ReasonCode.PII_ADDRESS),
+        ("Visit 12 Main Street, Apt 4 today.", ReasonCode.PII_ADDRESS),
+    ],
+)
+def test_rule_catches_listed_pattern(text: str, code: ReasonCode) -> None:
+    assert code in codes(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This two-part epoxy cures in 24 hours to a rock-hard finish.",
+        "Fully cured in 72 hours; sets to the touch in 15 minutes.",
+        "Chewy dog treats for dogs with arthritis-prone joints.",
+        "These tasty treats are baked with real chicken.",
+        "Treat yourself to bold brush strokes.",
+        "Helps prevent blight and disease on roses and tomato plants.",
+        "Each softgel provides 1000 IU of vitamin D3.",
+        "A practical budgeting workbook with monthly budget sheets.",
+        "Satisfaction guaranteed or your money back.",
+        "Backed by our money-back guarantee and a lifetime warranty.",
+        "20% off this month only; 15% cashback for members.",
+        "Shiitake mushrooms grown near Scunthorpe.",
+        "This 4 Wheel Drive truck climbs anything; 64 GB Flash Drive included.",
+        "Measures 12 x 18 x 24 in; model 300-200-1000X; 3.7 V 2000 mAh battery.",
+        "Order number 1234 5678 9012 3456 ships today.",
+        "It prevents rust and corrosion on outdoor metal.",
+        "This product is not intended to diagnose, treat, cure or prevent any disease.",
+        "Designed to help you reach your weight goals alongside diet and exercise.",
+    ],
+)
+def test_rules_do_not_fire_on_ordinary_copy(text: str) -> None:
+    assert codes(text) == set()
+
+
+def test_competitor_terms_match_whole_words_case_insensitively() -> None:
+    terms = ("Acme Pro", "Zeta")
+    assert ReasonCode.COMPETITOR_TRADEMARK in codes("Better than ACME PRO ever was.", terms)
+    assert ReasonCode.COMPETITOR_TRADEMARK not in codes("Zetamax is our own brand.", terms)
+    assert ReasonCode.COMPETITOR_TRADEMARK not in codes("Better than Acme Pro.")
+
+
+def test_blank_merchant_terms_are_ignored() -> None:
+    assert codes("Anything at all.", ("", "  ")) == set()
+
+
+def test_severity_is_high_for_hard_rules_and_medium_for_soft_ones() -> None:
+    hits = find_rule_hits("Risk-free! It cures cancer.")
+    severities = {hit.code: hit.severity for hit in hits}
+    assert severities[ReasonCode.MEDICAL_CLAIM] is Severity.HIGH
+    assert severities[ReasonCode.RISK_FREE] is Severity.MEDIUM
+
+
+def test_hits_carry_the_span_of_the_match() -> None:
+    text = "Write to jane@example.com now."
+    (hit,) = find_rule_hits(text)
+    assert text[hit.start : hit.end] == "jane@example.com"
+
+
+@pytest.mark.parametrize(
+    ("digits", "valid"),
+    [("4111111111111111", True), ("4111111111111112", False), ("79927398713", True)],
+)
+def test_luhn_check(digits: str, valid: bool) -> None:
+    assert luhn_valid(digits) is valid
