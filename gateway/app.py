@@ -184,10 +184,11 @@ def _install_operations(app: FastAPI) -> None:
 
 def _readiness(rt: Runtime) -> dict[str, str]:
     checks: dict[str, str] = {}
-    for name, probe in (
+    probes: tuple[tuple[str, Callable[[], None]], ...] = (
         ("database", lambda: _ping_database(rt)),
         ("event_log", rt.event_log.check),
-    ):
+    )
+    for name, probe in probes:
         try:
             probe()
             checks[name] = "ok"

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway import keys
+from liftmeter.runtime import Runtime
 from liftmeter.web import Scope
 
 console = Console()
@@ -17,7 +18,7 @@ merchants_app = typer.Typer(help="Register merchants.", no_args_is_help=True)
 keys_app = typer.Typer(help="Issue, list and revoke API keys.", no_args_is_help=True)
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _runtime() -> Runtime:
     from liftmeter.cli import runtime_from_env
 
     return runtime_from_env(check_events=False)

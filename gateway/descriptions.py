@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,7 +50,9 @@ from liftmeter.outbox import enqueue_events
 from liftmeter.settings import Settings
 from liftmeter.web import Principal
 
-PENDING, SUCCEEDED, BLOCKED = "pending", "succeeded", "blocked"
+PENDING: Final = "pending"
+SUCCEEDED: Final = "succeeded"
+BLOCKED: Final = "blocked"
 STALE_CLAIM = timedelta(minutes=5)
 
 

@@ -145,10 +145,27 @@ def build_vectoriser() -> FeatureUnion:
     """Joined word (1-2) and char_wb (2-5) sublinear TF-IDF, unfitted."""
     return FeatureUnion(
         [
-            ("word", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-                                     max_features=20_000, dtype=np.float32)),
-            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2,
-                                     sublinear_tf=True, max_features=40_000, dtype=np.float32)),
+            (
+                "word",
+                TfidfVectorizer(
+                    ngram_range=(1, 2),
+                    min_df=2,
+                    sublinear_tf=True,
+                    max_features=20_000,
+                    dtype=np.float32,
+                ),
+            ),
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    min_df=2,
+                    sublinear_tf=True,
+                    max_features=40_000,
+                    dtype=np.float32,
+                ),
+            ),
         ]
     )
 
@@ -334,7 +351,9 @@ def load_artefact(
                 param="risk_encoder",
             )
     classifier = RiskClassifier(
-        scheme, payload["head"], vectoriser=payload["vectoriser"],
+        scheme,
+        payload["head"],
+        vectoriser=payload["vectoriser"],
         encoder=encoder if scheme.uses_embedding else None,
     )
     return classifier, manifest

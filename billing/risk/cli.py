@@ -45,8 +45,9 @@ def _metrics_table(title: str, metrics: dict[str, Any]) -> Table:
     for column in ("class", "precision", "recall", "f1", "support"):
         table.add_column(column, justify="left" if column == "class" else "right")
     for label, row in metrics["per_class"].items():
-        table.add_row(label, *(f"{row[k]:.3f}" for k in ("precision", "recall", "f1")),
-                      str(row["support"]))
+        table.add_row(
+            label, *(f"{row[k]:.3f}" for k in ("precision", "recall", "f1")), str(row["support"])
+        )
     return table
 
 
@@ -66,10 +67,13 @@ def evaluate(
     model_dir: ModelOption = None,
     data: DataOption = DEFAULT_DATASET_PATH,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N held-out examples (a quick look).")
+    ] = None,
 ) -> None:
     """Evaluate on the held-out test split: per-class precision, recall, F1, confusion."""
     model = _load(model_dir)
-    report = evaluate_model(model, select_split(load_dataset(data), "test"))
+    report = evaluate_model(model, select_split(load_dataset(data), "test")[:limit])
     if as_json:
         typer.echo(json.dumps(report, sort_keys=True))
         return

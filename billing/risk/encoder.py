@@ -158,17 +158,23 @@ class SentenceEncoder:
             return np.ascontiguousarray(w[p + name].T)
 
         attention = p + "attention.self."
-        qkv_w = np.concatenate([w[f"{attention}{n}.weight"].T for n in ("query", "key", "value")],
-                               axis=1)
+        qkv_w = np.concatenate(
+            [w[f"{attention}{n}.weight"].T for n in ("query", "key", "value")], axis=1
+        )
         qkv_b = np.concatenate([w[f"{attention}{n}.bias"] for n in ("query", "key", "value")])
         return _Layer(
-            qkv_w=np.ascontiguousarray(qkv_w), qkv_b=qkv_b,
-            out_w=t("attention.output.dense.weight"), out_b=w[p + "attention.output.dense.bias"],
+            qkv_w=np.ascontiguousarray(qkv_w),
+            qkv_b=qkv_b,
+            out_w=t("attention.output.dense.weight"),
+            out_b=w[p + "attention.output.dense.bias"],
             ln1_g=w[p + "attention.output.LayerNorm.weight"],
             ln1_b=w[p + "attention.output.LayerNorm.bias"],
-            up_w=t("intermediate.dense.weight"), up_b=w[p + "intermediate.dense.bias"],
-            down_w=t("output.dense.weight"), down_b=w[p + "output.dense.bias"],
-            ln2_g=w[p + "output.LayerNorm.weight"], ln2_b=w[p + "output.LayerNorm.bias"],
+            up_w=t("intermediate.dense.weight"),
+            up_b=w[p + "intermediate.dense.bias"],
+            down_w=t("output.dense.weight"),
+            down_b=w[p + "output.dense.bias"],
+            ln2_g=w[p + "output.LayerNorm.weight"],
+            ln2_b=w[p + "output.LayerNorm.bias"],
         )
 
     def encode(self, texts: Sequence[str]) -> Matrix:
@@ -222,8 +228,10 @@ class SentenceEncoder:
         scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
         scores /= scores.sum(axis=-1, keepdims=True)
         context = (scores @ value).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
-        x = _layer_norm(context @ layer.out_w + layer.out_b + x, layer.ln1_g, layer.ln1_b,
-                        self._eps)
+        x = _layer_norm(
+            context @ layer.out_w + layer.out_b + x, layer.ln1_g, layer.ln1_b, self._eps
+        )
         up = _gelu(x @ layer.up_w + layer.up_b)
-        return _layer_norm(up @ layer.down_w + layer.down_b + x, layer.ln2_g, layer.ln2_b,
-                           self._eps)
+        return _layer_norm(
+            up @ layer.down_w + layer.down_b + x, layer.ln2_g, layer.ln2_b, self._eps
+        )

@@ -36,8 +36,12 @@ def class_metrics(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, A
     }
     matrix = confusion_matrix(truth, predicted, labels=labels).tolist()
     accuracy = sum(t == p for t, p in zip(truth, predicted, strict=True)) / max(len(truth), 1)
-    return {"per_class": per_class, "accuracy": round(accuracy, 4), "confusion": matrix,
-            "labels": labels}
+    return {
+        "per_class": per_class,
+        "accuracy": round(accuracy, 4),
+        "confusion": matrix,
+        "labels": labels,
+    }
 
 
 def combined_predictions(model: RiskModel, examples: Sequence[Example]) -> list[str]:

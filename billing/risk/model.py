@@ -78,8 +78,13 @@ class RiskModel:
         probabilities = self.classifier.probabilities(texts)
         ngrams = self.classifier.ngram_rows(texts)
         return [
-            self._verdict(probabilities[i], None if ngrams is None else ngrams[i], r.text,
-                          r.category, r.merchant_terms)
+            self._verdict(
+                probabilities[i],
+                None if ngrams is None else ngrams[i],
+                r.text,
+                r.category,
+                r.merchant_terms,
+            )
             for i, r in enumerate(requests)
         ]
 

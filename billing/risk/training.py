@@ -84,10 +84,12 @@ def fit_scheme(
     vectoriser = build_vectoriser() if scheme.uses_ngrams else None
     ngrams = vectoriser.fit_transform(texts) if vectoriser is not None else None
     embeddings = encoder.encode(texts) if scheme.uses_embedding else None
-    head = fit_head(join_features(scheme, ngrams, embeddings), [e.label for e in fit],
-                    [e.family for e in fit])
-    classifier = RiskClassifier(scheme, head, vectoriser=vectoriser,
-                                encoder=encoder if scheme.uses_embedding else None)
+    head = fit_head(
+        join_features(scheme, ngrams, embeddings), [e.label for e in fit], [e.family for e in fit]
+    )
+    classifier = RiskClassifier(
+        scheme, head, vectoriser=vectoriser, encoder=encoder if scheme.uses_embedding else None
+    )
     scored_texts = [e.text for e in scored]
     k = len(classifier.classes)
     probabilities = classifier.probabilities(scored_texts) if scored else np.zeros((0, k))
@@ -95,14 +97,20 @@ def fit_scheme(
 
 
 def _block_precision_recall(
-    examples: Sequence[Example], probabilities: NDArray[np.float64], classes: Sequence[str],
+    examples: Sequence[Example],
+    probabilities: NDArray[np.float64],
+    classes: Sequence[str],
     threshold: float,
 ) -> tuple[float, float]:
     policy = RiskPolicy(block_threshold=threshold, gray_low=min(0.35, threshold))
     blocked = truth = both = 0
     for example, row in zip(examples, probabilities, strict=True):
-        verdict = decide(find_rule_hits(example.text), dict(zip(classes, row, strict=True)),
-                         category=example.category, policy=policy).verdict
+        verdict = decide(
+            find_rule_hits(example.text),
+            dict(zip(classes, row, strict=True)),
+            category=example.category,
+            policy=policy,
+        ).verdict
         is_block = verdict is Verdict.BLOCK
         blocked += is_block
         truth += example.label == "block"
@@ -120,9 +128,12 @@ def choose_threshold(
         if precision >= VALIDATION_PRECISION and (recall, threshold) >= best[:2]:
             best = (recall, threshold, precision, 0.0)
     recall, threshold, precision, _ = best
-    return {"block_threshold": threshold, "gray_low": min(0.35, threshold),
-            "validation_block_precision": round(precision, 4),
-            "validation_block_recall": round(max(recall, 0.0), 4)}
+    return {
+        "block_threshold": threshold,
+        "gray_low": min(0.35, threshold),
+        "validation_block_precision": round(precision, 4),
+        "validation_block_recall": round(max(recall, 0.0), 4),
+    }
 
 
 def _average_precision(examples: Sequence[Example], fitted: _Fitted) -> float:
@@ -154,13 +165,22 @@ def _manifest(
 ) -> ClassifierManifest:
     data_sha = file_sha256(data_path)
     return ClassifierManifest(
-        version=model_version(data_sha), model_family=MODEL_FAMILY,
-        feature_scheme=FEATURE_SCHEME, features=classifier.scheme.value,
+        version=model_version(data_sha),
+        model_family=MODEL_FAMILY,
+        feature_scheme=FEATURE_SCHEME,
+        features=classifier.scheme.value,
         encoder=ENCODER_NAME if classifier.scheme.uses_embedding else "",
         encoder_sha256=encoder.weights_sha256 if classifier.scheme.uses_embedding else "",
-        classes=classifier.classes, data_path=_display_path(data_path), data_sha256=data_sha,
-        model_sha256="", sklearn_version=sklearn_version(), n_train=counts[0],
-        n_test=counts[1], thresholds={}, selection={}, metrics={},
+        classes=classifier.classes,
+        data_path=_display_path(data_path),
+        data_sha256=data_sha,
+        model_sha256="",
+        sklearn_version=sklearn_version(),
+        n_train=counts[0],
+        n_test=counts[1],
+        thresholds={},
+        selection={},
+        metrics={},
     )
 
 
@@ -177,8 +197,9 @@ def retrain(
     cache = EmbeddingCache(encoder or SentenceEncoder())
     cache.encode([e.text for e in examples])
     scheme, thresholds, selection = select_scheme(train, cache)
-    policy = RiskPolicy(block_threshold=thresholds["block_threshold"],
-                        gray_low=thresholds["gray_low"])
+    policy = RiskPolicy(
+        block_threshold=thresholds["block_threshold"], gray_low=thresholds["gray_low"]
+    )
     held_out: dict[str, Any] = {}
     final: RiskClassifier | None = None
     for candidate in FeatureScheme:

@@ -38,7 +38,7 @@ def test_bad_lines_give_json_errors_and_a_nonzero_exit() -> None:
 
 
 def test_evaluate_json_reports_per_class_metrics_and_confusion() -> None:
-    result = runner.invoke(app, ["evaluate", "--json"])
+    result = runner.invoke(app, ["evaluate", "--json", "--limit", "60"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert set(report["combined"]["per_class"]) == {"pass", "review", "block"}
@@ -46,7 +46,7 @@ def test_evaluate_json_reports_per_class_metrics_and_confusion() -> None:
 
 
 def test_evaluate_prints_tables() -> None:
-    result = runner.invoke(app, ["evaluate"])
+    result = runner.invoke(app, ["evaluate", "--limit", "60"])
     assert result.exit_code == 0, result.output
     assert "precision" in result.output
     assert "confusion" in result.output

@@ -26,8 +26,11 @@ def test_dataset_is_large_enough_and_has_every_label_in_both_splits() -> None:
     examples = load_dataset()
     assert len(examples) >= 2000
     counts = Counter((e.split, e.label) for e in examples)
-    assert all(counts[(split, label)] > 100 for split in ("train", "test")
-               for label in ("pass", "review", "block"))
+    assert all(
+        counts[(split, label)] > 100
+        for split in ("train", "test")
+        for label in ("pass", "review", "block")
+    )
 
 
 def test_no_phrasing_family_is_in_both_splits() -> None:

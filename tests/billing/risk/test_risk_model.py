@@ -6,12 +6,12 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from billing.risk.classifier import MANIFEST_FILE, MODEL_DIR, MODEL_FILE, read_manifest
-from billing.risk.dataset import DEFAULT_DATASET_PATH, file_sha256, load_dataset, select_split
-from billing.risk.evaluate import evaluate_model
+from billing.risk.dataset import DEFAULT_DATASET_PATH, file_sha256, load_dataset
 from billing.risk.model import RiskModel, load_risk_model
 from billing.risk.rules import find_rule_hits
 from billing.risk.schemas import ScoreRequest, Verdict
@@ -118,8 +118,8 @@ def test_retraining_is_deterministic(tmp_path: Path, risk_model: RiskModel) -> N
     assert retrained.score_many(sample) == risk_model.score_many(sample)
 
 
-def test_rules_alone_are_precise_on_held_out_block(risk_model: RiskModel) -> None:
-    report = evaluate_model(risk_model, select_split(load_dataset(), "test"))
+def test_rules_alone_are_precise_on_held_out_block(held_out_report: dict[str, Any]) -> None:
+    report = held_out_report
     assert report["rules_only"]["per_class"]["block"]["precision"] >= 0.95
 
 
@@ -129,8 +129,10 @@ def test_rules_alone_are_precise_on_held_out_block(risk_model: RiskModel) -> Non
     "threshold chosen on validation families); the bar is 0.90 / 0.95 "
     "(see billing/risk/data/README.md)",
 )
-def test_combined_model_meets_block_recall_at_precision_bar(risk_model: RiskModel) -> None:
-    report = evaluate_model(risk_model, select_split(load_dataset(), "test"))
+def test_combined_model_meets_block_recall_at_precision_bar(
+    held_out_report: dict[str, Any],
+) -> None:
+    report = held_out_report
     block = report["combined"]["per_class"]["block"]
     assert block["precision"] >= 0.90
     assert block["recall"] >= 0.95
