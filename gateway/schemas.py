@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from liftmeter.web import Scope
 
@@ -53,3 +54,32 @@ class KeyOut(BaseModel):
 
 class KeyIssued(KeyOut):
     secret: Annotated[str, Field(description="Shown once. Store it now: only its hash is kept.")]
+
+
+class ExperimentCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Spring copy"])]
+    holdout_share: Annotated[
+        Decimal,
+        Field(
+            gt=0,
+            lt=1,
+            examples=["0.1"],
+            description="Share of units that keep the original description; up to 4 decimals.",
+        ),
+    ]
+    unit_type: Literal["visitor", "product"] = "visitor"
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+
+
+class ExperimentOut(BaseModel):
+    id: str
+    merchant_id: str
+    name: str
+    holdout_share: Annotated[str, Field(examples=["0.1000"])]
+    unit_type: Literal["visitor", "product"]
+    starts_at: datetime
+    ends_at: datetime | None
+    status: Literal["active", "stopped"]
+    created_at: datetime
+    warnings: list[str] = Field(default_factory=list)
