@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -83,3 +84,44 @@ class ExperimentOut(BaseModel):
     status: Literal["active", "stopped"]
     created_at: datetime
     warnings: list[str] = Field(default_factory=list)
+
+
+class VariantOut(BaseModel):
+    experiment_id: str
+    arm: Literal["treatment", "holdout"]
+    unit_type: Literal["visitor", "product"]
+    unit_id: str
+    show: Literal["generated", "original"]
+    description_id: str | None
+    text: str | None
+    reason: Annotated[
+        str | None, Field(description="Why a treatment unit is shown the original, if it is.")
+    ] = None
+    exposure_id: Annotated[UUID, Field(description="Event id of the recorded exposure.")]
+
+
+class ExposureBatch(Strict):
+    exposures: Annotated[
+        list[Any],
+        Field(
+            min_length=1,
+            max_length=10_000,
+            description=(
+                "Objects {experiment_id, unit_type, unit_id, product_id, arm, "
+                "description_id?, occurred_at}; each is checked on its own."
+            ),
+        ),
+    ]
+
+
+class RejectedRow(BaseModel):
+    index: Annotated[int | None, Field(description="0-based position in a JSON array.")] = None
+    row: Annotated[int | None, Field(description="1-based data row of a file.")] = None
+    field: str
+    reason: Annotated[str, Field(examples=["arm_mismatch"])]
+    message: str
+
+
+class ExposureIntakeOut(BaseModel):
+    accepted: int
+    rejected: list[RejectedRow]
