@@ -31,6 +31,24 @@ from liftmeter.logging import get_logger
 
 log = get_logger(__name__)
 
+
+class PayloadTooLarge(LiftmeterError):
+    """A streamed body went past its size limit (bodies that declare their size are
+    refused earlier, by the middleware, with the same code)."""
+
+    code = "body_too_large"
+    http_status = 413
+    error_type = "invalid_request_error"
+
+
+class UnsupportedMediaType(LiftmeterError):
+    """The body's content type is not one the endpoint reads."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+    error_type = "invalid_request_error"
+
+
 # (status, type) by error class; the first matching base class wins.
 _STATUS: tuple[tuple[type[LiftmeterError], int, str], ...] = (
     (ValidationFailed, 400, "invalid_request_error"),

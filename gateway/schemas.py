@@ -125,3 +125,24 @@ class RejectedRow(BaseModel):
 class ExposureIntakeOut(BaseModel):
     accepted: int
     rejected: list[RejectedRow]
+
+
+class DuplicateRow(BaseModel):
+    index: Annotated[int | None, Field(description="0-based position in a JSON array.")] = None
+    row: Annotated[int | None, Field(description="1-based data row of a file.")] = None
+    order_id: str
+    kind: str
+
+
+class ConversionIntakeOut(BaseModel):
+    rows: Annotated[int, Field(description="Conversions received.")]
+    accepted: Annotated[int, Field(description="Recorded now (events sent via the outbox).")]
+    duplicate_count: Annotated[
+        int, Field(description="Same order_id and kind as one already recorded, or earlier.")
+    ]
+    duplicates: list[DuplicateRow]
+    rejected_count: int
+    rejected: list[RejectedRow]
+    truncated: Annotated[
+        bool, Field(description="The lists hold the first 1,000 entries each.")
+    ] = False
