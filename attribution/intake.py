@@ -141,6 +141,8 @@ def _revenue_text(value: Any) -> Decimal:
 
 def _revenue(raw: Mapping[str, Any], currency: str) -> Decimal:
     amount = _revenue_text(raw.get("revenue"))
+    if amount.is_zero():
+        amount = abs(amount)  # "-0.00" is zero, not a refund
     if amount < 0:
         raise _Reject("revenue", "negative", "must not be negative (refunds are a separate kind)")
     if amount >= MAX_REVENUE:
