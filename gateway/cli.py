@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -187,3 +188,41 @@ def serve(
         log_config=None,
         access_log=False,
     )
+
+
+cache_app = typer.Typer(help="The description response cache.", no_args_is_help=True)
+
+
+@cache_app.command("warm")
+def warm_cache(
+    catalog: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="CSV: id,title,brand,category[,features][,price]; "
+            "other columns become attributes.",
+        ),
+    ],
+    url: Annotated[str, typer.Option(help="The gateway's base URL.")] = "http://127.0.0.1:8080",
+    key: Annotated[
+        str,
+        typer.Option(envvar="LIFTMETER_API_KEY", help="A merchant key with descriptions:write."),
+    ] = "",
+    style: Annotated[str | None, typer.Option(help="Writing style.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
+) -> None:
+    """Pre-generate descriptions for a catalogue through the gateway (fills its cache)."""
+    import asyncio
+
+    from gateway.warm import read_catalog, warm
+
+    if not key:
+        raise typer.BadParameter("give --key or set LIFTMETER_API_KEY", param_hint="--key")
+    products = read_catalog(catalog)
+    summary = asyncio.run(
+        warm(products, url=url, key=key, style=style, concurrency=concurrency, console=console)
+    )
+    console.print(summary)
+    if summary.get("failed"):
+        raise typer.Exit(1)

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from inference.errors import InferenceError, InferenceUnavailable, InvalidGenerationRequest
 from liftmeter.errors import (
     ConfigurationError,
     Conflict,
@@ -59,6 +60,9 @@ _STATUS: tuple[tuple[type[LiftmeterError], int, str], ...] = (
     (RateLimited, 429, "rate_limit_error"),
     (EventLogUnavailable, 503, "service_unavailable_error"),
     (ConfigurationError, 503, "service_unavailable_error"),
+    (InvalidGenerationRequest, 400, "invalid_request_error"),
+    (InferenceUnavailable, 503, "service_unavailable_error"),
+    (InferenceError, 502, "api_error"),
 )
 _HTTP_TYPES = {
     400: "invalid_request_error",

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from inference.prompts import ProductInput
 from liftmeter.web import Scope
 
 
@@ -146,3 +147,62 @@ class ConversionIntakeOut(BaseModel):
     truncated: Annotated[
         bool, Field(description="The lists hold the first 1,000 entries each.")
     ] = False
+
+
+class DescriptionRequest(Strict):
+    """A product to describe. Strings are masked for personal data before the model sees them."""
+
+    product: ProductInput
+    style: Annotated[
+        Literal["standard", "concise", "playful", "technical"] | None,
+        Field(description="Writing style; default standard."),
+    ] = None
+    max_tokens: Annotated[int | None, Field(ge=1, le=512, description="Completion budget.")] = None
+    temperature: Annotated[float, Field(ge=0, le=2)] = 0.0
+    seed: Annotated[int | None, Field(ge=0, le=2**31 - 1)] = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "product": {
+                        "id": "sku-123",
+                        "title": "Trail Runner 2",
+                        "brand": "Acme",
+                        "category": "shoes",
+                        "attributes": {"color": "blue", "size": "42"},
+                        "features": ["waterproof", "recycled sole"],
+                        "price": "89.00",
+                    },
+                    "style": "concise",
+                    "max_tokens": 120,
+                }
+            ]
+        },
+    )
+
+
+class RiskOut(BaseModel):
+    verdict: Literal["pass", "review", "block"]
+    score: float
+    reasons: list[str]
+    model_version: str
+
+
+class UsageOut(BaseModel):
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+
+
+class DescriptionOut(BaseModel):
+    call_id: str
+    description_id: str | None = Field(description="Null when the output was blocked.")
+    product_id: str
+    text: str | None = Field(description="Null when the risk screen blocked the output.")
+    risk: RiskOut
+    usage: UsageOut
+    model: str
+    cached: bool
+    masked: dict[str, int] = Field(description="Personal data masked in the input, by kind.")

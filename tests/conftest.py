@@ -113,9 +113,8 @@ def db_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def kafka_servers() -> str:
     """The real Kafka broker's bootstrap servers (checked reachable)."""
-    from kafka.errors import KafkaError
-
     from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
 
     try:
         KafkaAdminClient(bootstrap_servers=KAFKA_SERVERS, request_timeout_ms=5000).close()

@@ -13,12 +13,12 @@ import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import TopicPartition as KafkaTP
 from kafka.admin import NewTopic
 from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka import TopicPartition as KafkaTP
 from liftmeter.errors import ConfigurationError, EventLogUnavailable
 from liftmeter.eventlog.base import Consumer, EventLog, Producer, Record, TopicPartition
 from liftmeter.logging import get_logger

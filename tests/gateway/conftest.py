@@ -1,69 +1,23 @@
-"""Fixtures for gateway tests: the real app on a real database, driven through httpx."""
+"""Fixtures for gateway tests: the real app on each database kind."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from gateway.app import create_app
-from gateway.keys import issue_key
-from liftmeter.runtime import Runtime, open_runtime
-from liftmeter.settings import GatewaySettings
-
+from gateway_harness import Harness, harness_with
 from support import make_settings
-
-
-@dataclass
-class Harness:
-    client: TestClient
-    runtime: Runtime
-    admin: dict[str, str]
-
-    def merchant(self, name: str = "Shop", **key: Any) -> tuple[str, dict[str, str]]:
-        """Create a merchant and a key with all merchant scopes; return (id, auth headers)."""
-        r = self.client.post("/v1/merchants", json={"name": name}, headers=self.admin)
-        assert r.status_code == 201, r.text
-        mid = r.json()["id"]
-        body = {
-            "name": "k",
-            "merchant_id": mid,
-            "scopes": ["descriptions:write", "conversions:write", "usage:read", "invoices:read"],
-            **key,
-        }
-        r = self.client.post("/v1/keys", json=body, headers=self.admin)
-        assert r.status_code == 201, r.text
-        return mid, {"Authorization": f"Bearer {r.json()['secret']}"}
-
-    def staff(self, scope: str) -> dict[str, str]:
-        r = self.client.post(
-            "/v1/keys", json={"name": scope, "scopes": [scope]}, headers=self.admin
-        )
-        assert r.status_code == 201, r.text
-        return {"Authorization": f"Bearer {r.json()['secret']}"}
-
-
-def build_harness(db_url: str, **gateway: Any) -> Iterator[Harness]:
-    settings = make_settings(db_url)
-    settings = settings.model_copy(update={"gateway": GatewaySettings(run_relay=False, **gateway)})
-    runtime = open_runtime(settings)
-    with runtime.sessions.begin() as session:
-        admin = issue_key(session, merchant_id=None, name="admin", scopes=["admin"]).secret
-    app = create_app(settings, runtime=runtime)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield Harness(client, runtime, {"Authorization": f"Bearer {admin}"})
-    runtime.close()
 
 
 @pytest.fixture
 def gw(db_url: str) -> Iterator[Harness]:
-    """The gateway on each database kind."""
-    yield from build_harness(db_url)
+    """The gateway on SQLite and on PostgreSQL."""
+    with harness_with(make_settings(db_url)) as harness:
+        yield harness
 
 
 @pytest.fixture
 def gw_sqlite(sqlite_url: str) -> Iterator[Harness]:
-    yield from build_harness(sqlite_url)
+    with harness_with(make_settings(sqlite_url)) as harness:
+        yield harness

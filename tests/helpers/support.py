@@ -10,7 +10,7 @@ import pytest
 
 from liftmeter.settings import DatabaseSettings, EventsSettings, Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get(
     "LIFTMETER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5544/postgres"
 )

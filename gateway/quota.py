@@ -1,0 +1,92 @@
+"""Per-key rate limits: requests and tokens per fixed one-minute window, in the database.
+
+`reserve` adds one request and the reserved tokens (prompt estimate + max_tokens) to the
+key's current window with one atomic upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`),
+in its own short transaction, so concurrent requests in several gateway processes see each
+other's reservations. Over a limit, the transaction is rolled back (nothing is counted)
+and `RateLimited` carries the seconds until the window ends (`Retry-After`).
+`settle` replaces the reservation by the tokens actually used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.models import ApiKey, RateWindow
+from liftmeter.errors import RateLimited
+from liftmeter.settings import GatewaySettings
+
+
+@dataclass(frozen=True)
+class Reservation:
+    key_id: str
+    window_start: datetime
+    tokens: int
+
+
+def window_of(now: datetime) -> datetime:
+    return now.replace(second=0, microsecond=0)
+
+
+def _upsert(session: Session, key_id: str, window: datetime, tokens: int) -> tuple[int, int]:
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = RateWindow.__table__
+    stmt = module.insert(table).values(
+        key_id=key_id, window_start=window, requests=1, tokens=tokens
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.key_id, table.c.window_start],
+        set_={"requests": table.c.requests + 1, "tokens": table.c.tokens + tokens},
+    ).returning(table.c.requests, table.c.tokens)
+    requests, used = session.execute(stmt).one()
+    return int(requests), int(used)
+
+
+def reserve(
+    sessions: sessionmaker[Session],
+    key: ApiKey,
+    tokens: int,
+    settings: GatewaySettings,
+    *,
+    now: datetime | None = None,
+) -> Reservation:
+    """Count one request and `tokens` against `key`'s limits, or raise `RateLimited`."""
+    now = now or datetime.now(UTC)
+    window = window_of(now)
+    rpm = key.requests_per_minute or settings.default_requests_per_minute
+    tpm = key.tokens_per_minute or settings.default_tokens_per_minute
+    retry_after = max(1, int((window + timedelta(minutes=1) - now).total_seconds()) + 1)
+    with sessions.begin() as session:  # an exception rolls the increment back
+        requests, used = _upsert(session, key.id, window, tokens)
+        if requests > rpm:
+            raise RateLimited(
+                f"more than {rpm} requests per minute for this key", retry_after_s=retry_after
+            )
+        if used > tpm:
+            raise RateLimited(
+                f"more than {tpm} tokens per minute for this key",
+                retry_after_s=retry_after,
+                param="max_tokens",
+            )
+    return Reservation(key.id, window, tokens)
+
+
+def settle(sessions: sessionmaker[Session], reservation: Reservation, used_tokens: int) -> None:
+    """Replace the reserved tokens by the tokens used (0 when the call failed)."""
+    delta = used_tokens - reservation.tokens
+    if delta == 0:
+        return
+    with sessions.begin() as session:
+        session.execute(
+            update(RateWindow)
+            .where(
+                RateWindow.key_id == reservation.key_id,
+                RateWindow.window_start == reservation.window_start,
+            )
+            .values(tokens=RateWindow.tokens + delta)
+        )

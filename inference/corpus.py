@@ -1,0 +1,106 @@
+"""Training corpus: reference descriptions for catalogue products, in many phrasings.
+
+Every reference description states the brand, the title, every attribute value and every
+feature verbatim, and never states the price or any number that is not in the product data.
+Those are the rules the quality gate (`inference.quality`) checks on generated text, so the
+model learns them from the data.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from inference.catalog import generate_products
+from inference.prompts import END_TOKEN, STYLES, ProductInput, build_prompt
+
+_OPENERS = {
+    "standard": (
+        "The {brand} {title} is built for everyday use.",
+        "Meet the {title} from {brand}.",
+        "{brand} presents the {title}.",
+        "Discover the {brand} {title}, a dependable choice.",
+        "With the {title}, {brand} delivers a well-made {category}.",
+    ),
+    "concise": (
+        "{brand} {title}.",
+        "The {title} by {brand}.",
+        "{brand}'s {title}: a smart pick.",
+    ),
+    "playful": (
+        "Say hello to the {title} from {brand}!",
+        "Ready for an upgrade? The {brand} {title} is here.",
+        "Your new favourite {category}: the {title} by {brand}.",
+        "Good things come from {brand}, and the {title} proves it.",
+    ),
+    "technical": (
+        "Product: {brand} {title}.",
+        "The {brand} {title} is engineered to a precise specification.",
+        "Specification overview for the {title} from {brand}.",
+    ),
+}
+_ATTRIBUTE_FRAMES = (
+    "It offers {items}.",
+    "Key specs: {items}.",
+    "You get {items}.",
+    "Details include {items}.",
+    "It comes with {items}.",
+)
+_ATTRIBUTE_ITEMS = ("{key} of {value}", "{value} {key}", "{key}: {value}", "a {key} of {value}")
+_FEATURE_FRAMES = (
+    "Highlights include {items}.",
+    "Features: {items}.",
+    "It also brings {items}.",
+    "Standout features are {items}.",
+    "Look forward to {items}.",
+)
+_CLOSERS = {
+    "standard": ("", "A reliable choice for every day.", "Made to last."),
+    "concise": ("",),
+    "playful": ("You will love it!", "Treat yourself today!", "Pure joy, every single day."),
+    "technical": ("Built to specification.", "Tested for consistent performance.", ""),
+}
+
+
+def _join(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def describe(product: ProductInput, *, style: str, rng: random.Random) -> str:
+    """One reference description of `product` in `style`, with a random phrasing."""
+    fields = {"brand": product.brand, "title": product.title, "category": product.category}
+    item = rng.choice(_ATTRIBUTE_ITEMS)
+    attributes = list(product.attributes.items())
+    rng.shuffle(attributes)
+    features = list(product.features)
+    rng.shuffle(features)
+    sentences = [
+        rng.choice(_OPENERS[style]).format(**fields),
+        rng.choice(_ATTRIBUTE_FRAMES).format(
+            items=_join([item.format(key=key, value=value) for key, value in attributes])
+        ),
+        rng.choice(_FEATURE_FRAMES).format(items=_join(features)),
+        rng.choice(_CLOSERS[style]),
+    ]
+    return " ".join(sentence for sentence in sentences if sentence)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training pair: the prompt and the target completion (ending in the end token)."""
+
+    product: ProductInput
+    prompt: str
+    completion: str
+
+
+def build_examples(count: int, *, seed: int, held_out: bool = False) -> Iterator[Example]:
+    """`count` (prompt, completion) pairs from one catalogue split, reproducible from `seed`."""
+    rng = random.Random(f"corpus:{seed}:{held_out}")
+    for product in generate_products(count, seed=seed, held_out=held_out):
+        style = rng.choice(STYLES)
+        completion = " " + describe(product, style=style, rng=rng) + END_TOKEN
+        yield Example(product=product, prompt=build_prompt(product, style), completion=completion)

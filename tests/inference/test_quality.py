@@ -1,0 +1,35 @@
+"""Quality gate: the checks themselves, and the shipped model on held-out products."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from inference.catalog import generate_products
+from inference.client import LocalBackend
+from inference.engine import GenerationEngine
+from inference.quality import MIN_ATTRIBUTE_RECALL, check_description, evaluate_quality
+from tests.inference.factories import make_product
+
+
+def test_check_finds_missing_slots_invented_numbers_and_prices() -> None:
+    product = make_product()
+    good = (
+        "Meet the Trail Pro backpack from Nordvik. It offers 30 L capacity in charcoal. "
+        "Features: padded laptop sleeve and reflective trim."
+    )
+    assert check_description(product, good).passed
+    bad = check_description(product, "Nordvik Trail Pro backpack, 40 L, only $89.99!")
+    assert "charcoal" in bad.missing
+    assert bad.unsupported_numbers == ("40", "89.99")
+    assert bad.states_price
+
+
+@pytest.mark.slow
+def test_shipped_model_passes_the_gate_on_held_out_products(engine: GenerationEngine) -> None:
+    products = list(generate_products(48, seed=77, held_out=True))
+    report = asyncio.run(evaluate_quality(LocalBackend(engine), products))
+    assert report.attribute_recall >= MIN_ATTRIBUTE_RECALL, report.summary()
+    assert report.unsupported_number_rate == 0.0, report.failures
+    assert report.price_mention_rate == 0.0

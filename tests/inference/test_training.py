@@ -1,0 +1,57 @@
+"""Training: a short run lowers the loss; the shipped checkpoint's recorded loss reproduces."""
+
+from __future__ import annotations
+
+from inference.checkpoint import Checkpoint
+from inference.model import ModelConfig
+from inference.training import TrainConfig, evaluate_loss, held_out_data, train
+
+TINY = ModelConfig(
+    vocab_size=384,
+    d_model=48,
+    n_layers=2,
+    n_heads=2,
+    n_kv_heads=1,
+    ffn_hidden=96,
+    index_heads=1,
+    index_dim=8,
+    max_seq_len=384,
+)
+
+
+def test_smoke_training_lowers_held_out_loss() -> None:
+    config = TrainConfig(
+        model=TINY,
+        steps=40,
+        batch_size=16,
+        train_examples=400,
+        val_examples=32,
+        eval_every=20,
+        warmup_steps=5,
+        seed=3,
+    )
+    reports = []
+    checkpoint = train(config, on_step=reports.append)
+    meta = checkpoint.metadata
+    assert len(reports) == 40
+    assert all(r.tokens_per_s > 0 for r in reports)
+    assert meta["held_out_loss_dense"] < meta["held_out_loss_initial"] - 0.5
+    assert reports[-1].loss < reports[0].loss
+
+
+def test_shipped_checkpoint_held_out_loss_matches_its_metadata(checkpoint: Checkpoint) -> None:
+    meta = checkpoint.metadata
+    train_config = meta["train_config"]
+    data = held_out_data(
+        checkpoint.tokenizer,
+        seed=train_config["seed"],
+        count=meta["held_out_examples"],
+        max_len=checkpoint.model.config.max_seq_len,
+    )
+    pad = checkpoint.tokenizer.pad_id
+    dense = evaluate_loss(checkpoint.model, data, pad_id=pad)
+    assert abs(dense - meta["held_out_loss_dense"]) < 1e-3
+    sparse = evaluate_loss(
+        checkpoint.model, data, pad_id=pad, sparse_top_k=checkpoint.model.config.top_k
+    )
+    assert abs(sparse - meta["held_out_loss_sparse"]) < 1e-3
