@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from attribution.errors import Rejection, RowsRejected
 from attribution.intake import CheckedConversions, Conversion, ConversionChecker
@@ -48,9 +48,11 @@ def checker_for(session: Session, merchant_id: str) -> ConversionChecker:
 
 
 def check_rows(
-    session: Session, merchant_id: str, rows: Iterable[tuple[int, Any]]
+    factory: sessionmaker[Session], merchant_id: str, rows: Iterable[tuple[int, Any]]
 ) -> CheckedConversions:
-    checker = checker_for(session, merchant_id)
+    """Check `(position, row)` pairs; the database is read once, before the rows stream."""
+    with factory() as session:
+        checker = checker_for(session, merchant_id)
     for position, raw in rows:
         checker.add(raw, position)
     return checker.result

@@ -108,8 +108,7 @@ def post_conversions(
 ) -> ConversionIntakeOut:
     merchant_id = merchant_of(caller)
     rows = _rows_of(payload)
-    with factory() as session:
-        checked = conversions.check_rows(session, merchant_id, enumerate(rows))
+    checked = conversions.check_rows(factory, merchant_id, enumerate(rows))
     with factory.begin() as session:
         result = conversions.record_conversions(
             session, merchant_id, checked, best_effort=best_effort, position_name="index"
@@ -139,14 +138,11 @@ async def _spool_body(request: Request, limit: int) -> IO[bytes]:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+                raise BodyTooLarge
             spool.write(chunk)
     except BodyTooLarge:
         spool.close()
         raise PayloadTooLarge(f"request body exceeds {limit} bytes") from None
-    except PayloadTooLarge:
-        spool.close()
-        raise
     spool.seek(0)
     return spool  # type: ignore[return-value]
 
@@ -176,8 +172,7 @@ def _ingest_file(
     best_effort: bool,
 ) -> conversions.ConversionIntake:
     reader = read_csv if fmt == "csv" else read_parquet
-    with factory() as session:
-        checked = conversions.check_rows(session, merchant_id, reader(file, max_rows=max_rows))
+    checked = conversions.check_rows(factory, merchant_id, reader(file, max_rows=max_rows))
     with factory.begin() as session:
         return conversions.record_conversions(
             session, merchant_id, checked, best_effort=best_effort, position_name="row"
