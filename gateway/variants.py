@@ -36,8 +36,8 @@ from liftmeter.events import ExposureRecorded
 from liftmeter.outbox import enqueue_events
 
 NO_DESCRIPTION = (
-    "no generated description for this product yet: showing the original; the exposure "
-    "still counts for the treatment arm"
+    "no generated description that passed the risk screen for this product yet: showing the "
+    "original; the exposure still counts for the treatment arm"
 )
 _CHUNK = 500
 
@@ -53,13 +53,16 @@ class Variant:
 
 
 def latest_description(session: Session, merchant_id: str, product_id: str) -> Description | None:
-    """The newest showable description of a product (blocked outputs are never shown)."""
+    """The newest description of a product that passed the risk screen.
+
+    Outputs held for review are not shown to shoppers until a person clears them.
+    """
     stmt = (
         select(Description)
         .where(
             Description.merchant_id == merchant_id,
             Description.product_id == product_id,
-            Description.risk_verdict != "block",
+            Description.risk_verdict == "pass",
         )
         .order_by(Description.created_at.desc(), Description.id.desc())
         .limit(1)

@@ -74,8 +74,11 @@ def test_treatment_without_a_description_shows_the_original_and_still_counts(gw)
     body = _variant(gw, headers, product_id="sku-none", visitor_id=treated).json()
     assert (body["arm"], body["show"], body["description_id"]) == ("treatment", "original", None)
     assert "no generated description" in body["reason"]
-    (event,) = outbox_events(gw.runtime, EXPOSURES_TOPIC)
-    assert (event.arm, event.description_id) == ("treatment", None)
+    add_description(gw.runtime, mid, "sku-held", "flagged copy", risk_verdict="review")
+    held = _variant(gw, headers, product_id="sku-held", visitor_id=treated).json()
+    assert (held["show"], held["text"]) == ("original", None)
+    events = outbox_events(gw.runtime, EXPOSURES_TOPIC)
+    assert [(e.arm, e.description_id) for e in events] == [("treatment", None)] * 2
 
 
 def test_the_holdout_share_is_respected_over_many_visitors(gw_sqlite) -> None:

@@ -64,8 +64,10 @@ def conversion_event(merchant_id: str = "mer_a", **overrides: Any) -> Conversion
     return ConversionRecorded(**fields)
 
 
-def add_description(runtime: Any, merchant_id: str, product_id: str, text: str) -> str:
-    """Store a showable generated description directly (as the descriptions route would)."""
+def add_description(
+    runtime: Any, merchant_id: str, product_id: str, text: str, *, risk_verdict: str = "pass"
+) -> str:
+    """Store a generated description directly (as the descriptions route would)."""
     from gateway.models import Description
     from liftmeter.ids import new_id
 
@@ -80,7 +82,7 @@ def add_description(runtime: Any, merchant_id: str, product_id: str, text: str) 
                 text=text,
                 model="liftmeter-sparse-small",
                 template_version="v1",
-                risk_verdict="pass",
+                risk_verdict=risk_verdict,
             )
         )
     return description_id
