@@ -17,19 +17,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from attribution.errors import Rejection, RowsRejected
 from attribution.intake import CheckedConversions, Conversion, ConversionChecker
 from gateway.models import ConversionReceipt
-from liftmeter.db import insert_ignoring_conflicts
+from liftmeter.db import is_postgres
 from liftmeter.errors import NotFound
 from liftmeter.events import ConversionRecorded
 from liftmeter.models import Merchant
 from liftmeter.outbox import enqueue_events
 
 MAX_LISTED = 1000
-_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -61,27 +61,25 @@ def check_rows(
 def _claim_receipts(
     session: Session, merchant_id: str, pending: list[tuple[Conversion, ConversionRecorded]]
 ) -> set[tuple[str, str]]:
-    """Insert receipts for keyed rows; return the keys this transaction claimed."""
-    claimed: set[tuple[str, str]] = set()
-    keyed = [(c, e) for c, e in pending if c.order_id is not None]
-    for start in range(0, len(keyed), _CHUNK):
-        values = [
-            {
-                "merchant_id": merchant_id,
-                "order_id": c.order_id,
-                "kind": c.kind,
-                "event_id": e.event_id,
-            }
-            for c, e in keyed[start : start + _CHUNK]
-        ]
-        stmt = insert_ignoring_conflicts(
-            session,
-            ConversionReceipt.__table__,
-            values,
-            returning=(ConversionReceipt.order_id, ConversionReceipt.kind),
-        )
-        claimed.update((row.order_id, row.kind) for row in session.execute(stmt))
-    return claimed
+    """Insert receipts for keyed rows; return the keys this transaction claimed.
+
+    One statement executed for many parameter sets (SQLAlchemy batches them into
+    multi-row INSERTs), so it is compiled once however large the file.
+    """
+    values = [
+        {"merchant_id": merchant_id, "order_id": c.order_id, "kind": c.kind, "event_id": e.event_id}
+        for c, e in pending
+        if c.order_id is not None
+    ]
+    if not values:
+        return set()
+    dialect = postgresql if is_postgres(session) else sqlite
+    stmt = (
+        dialect.insert(ConversionReceipt.__table__)
+        .on_conflict_do_nothing()
+        .returning(ConversionReceipt.order_id, ConversionReceipt.kind)
+    )
+    return {(row.order_id, row.kind) for row in session.execute(stmt, values)}
 
 
 def record_conversions(
