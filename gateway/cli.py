@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway import keys
+from liftmeter.runtime import Runtime
 from liftmeter.web import Scope
 
 console = Console()
@@ -20,7 +21,7 @@ experiments_app = typer.Typer(
 )
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _runtime() -> Runtime:
     from liftmeter.cli import runtime_from_env
 
     return runtime_from_env(check_events=False)

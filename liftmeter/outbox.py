@@ -48,7 +48,7 @@ def enqueue_events(session: Session, events: Iterable[Event]) -> None:
     ]
     session.flush()
     if rows:
-        session.execute(insert(OutboxMessage.__table__), rows)
+        session.execute(insert(OutboxMessage), rows)
 
 
 def pending_count(session: Session) -> int:
