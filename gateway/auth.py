@@ -10,7 +10,8 @@ from __future__ import annotations
 from fastapi import Request
 
 from gateway.keys import authenticate
-from liftmeter.errors import Unauthorized
+from liftmeter.errors import Forbidden, Unauthorized
+from liftmeter.web import Principal
 
 
 def authenticate_request(request: Request) -> None:
@@ -24,3 +25,10 @@ def authenticate_request(request: Request) -> None:
         principal, key = authenticate(session, secret.strip())
     request.state.principal = principal
     request.state.api_key = key
+
+
+def merchant_of(principal: Principal) -> str:
+    """The merchant a storefront-style request acts for; staff keys have none (403)."""
+    if principal.merchant_id is None:
+        raise Forbidden("this endpoint acts for one merchant: use one of the merchant's keys")
+    return principal.merchant_id

@@ -1,4 +1,4 @@
-"""CLI of the gateway: merchants, API keys, and `serve`."""
+"""CLI of the gateway: merchants, API keys, experiments, and `serve`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from liftmeter.web import Scope
 console = Console()
 merchants_app = typer.Typer(help="Register merchants.", no_args_is_help=True)
 keys_app = typer.Typer(help="Issue, list and revoke API keys.", no_args_is_help=True)
+experiments_app = typer.Typer(
+    help="Start, list and stop holdout experiments.", no_args_is_help=True
+)
 
 
 def _runtime() -> Runtime:
@@ -98,6 +101,72 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="The key id (key_…).
     with rt.sessions.begin() as session:
         keys.revoke_key(session, key_id)
     console.print(f"revoked {key_id}")
+    rt.close()
+
+
+@experiments_app.command("create")
+def create_experiment(
+    name: Annotated[str, typer.Argument(help="What the experiment tests.")],
+    merchant: Annotated[str, typer.Option(help="Merchant id.")],
+    holdout_share: Annotated[
+        str, typer.Option(help="Share of units that keep the original (0 < x < 1, 4 decimals).")
+    ] = "0.1",
+    unit_type: Annotated[str, typer.Option(help="visitor (default) or product.")] = "visitor",
+) -> None:
+    """Start the merchant's experiment (one active at a time) and print its id."""
+    from attribution import experiments
+
+    rt = _runtime()
+    with rt.sessions.begin() as session:
+        created = experiments.create_experiment(
+            session,
+            merchant_id=merchant,
+            name=name,
+            holdout_share=holdout_share,
+            unit_type=unit_type,
+        )
+        for warning in created.warnings:
+            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        print(created.experiment.id)
+    rt.close()
+
+
+@experiments_app.command("list")
+def list_experiments(
+    merchant: Annotated[str | None, typer.Option(help="Only this merchant.")] = None,
+) -> None:
+    """List experiments, newest first."""
+    from attribution import experiments
+
+    rt = _runtime()
+    table = Table("id", "merchant", "name", "holdout", "unit", "status", "starts", "ends")
+    with rt.sessions() as session:
+        for e in experiments.list_experiments(session, merchant_id=merchant):
+            table.add_row(
+                e.id,
+                e.merchant_id,
+                e.name,
+                str(e.holdout_share),
+                e.unit_type,
+                e.status,
+                experiments.as_utc(e.starts_at).isoformat(timespec="seconds"),
+                experiments.as_utc(e.ends_at).isoformat(timespec="seconds") if e.ends_at else "",
+            )
+    console.print(table)
+    rt.close()
+
+
+@experiments_app.command("stop")
+def stop_experiment(
+    experiment_id: Annotated[str, typer.Argument(help="The experiment id (exp_…).")],
+) -> None:
+    """Stop an experiment; exposures before now still count."""
+    from attribution import experiments
+
+    rt = _runtime()
+    with rt.sessions.begin() as session:
+        experiments.stop_experiment(session, experiment_id, merchant_id=None)
+    console.print(f"stopped {experiment_id}")
     rt.close()
 
 

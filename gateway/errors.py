@@ -2,7 +2,9 @@
 
 Every error response is `{"error": {"type", "code", "message", "param", "request_id"}}`:
 `type` is the broad class (OpenAI-style), `code` is stable and machine-readable, `param`
-names the offending field when there is one. Nothing internal leaks into a 500.
+names the offending field when there is one. Errors with a `details()` method add their
+keys inside `error` (a refused batch lists its rejected rows there). Nothing internal
+leaks into a 500.
 """
 
 from __future__ import annotations
@@ -29,6 +31,24 @@ from liftmeter.errors import (
 from liftmeter.logging import get_logger
 
 log = get_logger(__name__)
+
+
+class PayloadTooLarge(LiftmeterError):
+    """A streamed body went past its size limit (bodies that declare their size are
+    refused earlier, by the middleware, with the same code)."""
+
+    code = "body_too_large"
+    http_status = 413
+    error_type = "invalid_request_error"
+
+
+class UnsupportedMediaType(LiftmeterError):
+    """The body's content type is not one the endpoint reads."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+    error_type = "invalid_request_error"
+
 
 # (status, type) by error class; the first matching base class wins.
 _STATUS: tuple[tuple[type[LiftmeterError], int, str], ...] = (
@@ -67,19 +87,26 @@ def status_of(exc: LiftmeterError) -> tuple[int, str]:
 
 
 def error_body(
-    request: Request, *, status: int, kind: str, code: str, message: str, param: str | None
+    request: Request,
+    *,
+    status: int,
+    kind: str,
+    code: str,
+    message: str,
+    param: str | None,
+    details: dict[str, Any] | None = None,
 ) -> JSONResponse:
+    """The error shape; `details` (e.g. the rejected rows of a batch) go inside `error`."""
     request_id = getattr(request.state, "request_id", None)
-    content = {
-        "error": {
-            "type": kind,
-            "code": code,
-            "message": message,
-            "param": param,
-            "request_id": request_id,
-        }
+    error: dict[str, Any] = {
+        "type": kind,
+        "code": code,
+        "message": message,
+        "param": param,
+        "request_id": request_id,
     }
-    return JSONResponse(content, status_code=status)
+    error.update(details or {})
+    return JSONResponse({"error": error}, status_code=status)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -93,8 +120,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LiftmeterError)
     async def _liftmeter(request: Request, exc: LiftmeterError) -> JSONResponse:
         status, kind = status_of(exc)
+        details = exc.details() if callable(getattr(exc, "details", None)) else None
         response = error_body(
-            request, status=status, kind=kind, code=exc.code, message=exc.message, param=exc.param
+            request,
+            status=status,
+            kind=kind,
+            code=exc.code,
+            message=exc.message,
+            param=exc.param,
+            details=details,
         )
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after_s)

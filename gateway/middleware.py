@@ -19,6 +19,8 @@ from liftmeter.logging import get_logger
 
 log = get_logger("gateway.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
+# JSON batch endpoints sized like uploads (10,000 exposures do not fit the 1 MiB default).
+_BATCH_PATHS = frozenset({"/v1/exposures"})
 
 
 class BodyTooLarge(Exception):
@@ -49,7 +51,9 @@ class GatewayMiddleware:
         self.max_upload = max_upload_bytes
 
     def _limit(self, path: str) -> int:
-        return self.max_upload if path.endswith("/upload") else self.max_body
+        if path.endswith("/upload") or path in _BATCH_PATHS:
+            return self.max_upload
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from inference.prompts import ProductInput
 from liftmeter.web import Scope
@@ -54,6 +56,97 @@ class KeyOut(BaseModel):
 
 class KeyIssued(KeyOut):
     secret: Annotated[str, Field(description="Shown once. Store it now: only its hash is kept.")]
+
+
+class ExperimentCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Spring copy"])]
+    holdout_share: Annotated[
+        Decimal,
+        Field(
+            gt=0,
+            lt=1,
+            examples=["0.1"],
+            description="Share of units that keep the original description; up to 4 decimals.",
+        ),
+    ]
+    unit_type: Literal["visitor", "product"] = "visitor"
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+
+
+class ExperimentOut(BaseModel):
+    id: str
+    merchant_id: str
+    name: str
+    holdout_share: Annotated[str, Field(examples=["0.1000"])]
+    unit_type: Literal["visitor", "product"]
+    starts_at: datetime
+    ends_at: datetime | None
+    status: Literal["active", "stopped"]
+    created_at: datetime
+    warnings: list[str] = Field(default_factory=list)
+
+
+class VariantOut(BaseModel):
+    experiment_id: str
+    arm: Literal["treatment", "holdout"]
+    unit_type: Literal["visitor", "product"]
+    unit_id: str
+    show: Literal["generated", "original"]
+    description_id: str | None
+    text: str | None
+    reason: Annotated[
+        str | None, Field(description="Why a treatment unit is shown the original, if it is.")
+    ] = None
+    exposure_id: Annotated[UUID, Field(description="Event id of the recorded exposure.")]
+
+
+class ExposureBatch(Strict):
+    exposures: Annotated[
+        list[Any],
+        Field(
+            min_length=1,
+            max_length=10_000,
+            description=(
+                "Objects {experiment_id, unit_type, unit_id, product_id, arm, "
+                "description_id?, occurred_at}; each is checked on its own."
+            ),
+        ),
+    ]
+
+
+class RejectedRow(BaseModel):
+    index: Annotated[int | None, Field(description="0-based position in a JSON array.")] = None
+    row: Annotated[int | None, Field(description="1-based data row of a file.")] = None
+    field: str
+    reason: Annotated[str, Field(examples=["arm_mismatch"])]
+    message: str
+
+
+class ExposureIntakeOut(BaseModel):
+    accepted: int
+    rejected: list[RejectedRow]
+
+
+class DuplicateRow(BaseModel):
+    index: Annotated[int | None, Field(description="0-based position in a JSON array.")] = None
+    row: Annotated[int | None, Field(description="1-based data row of a file.")] = None
+    order_id: str
+    kind: str
+
+
+class ConversionIntakeOut(BaseModel):
+    rows: Annotated[int, Field(description="Conversions received.")]
+    accepted: Annotated[int, Field(description="Recorded now (events sent via the outbox).")]
+    duplicate_count: Annotated[
+        int, Field(description="Same order_id and kind as one already recorded, or earlier.")
+    ]
+    duplicates: list[DuplicateRow]
+    rejected_count: int
+    rejected: list[RejectedRow]
+    truncated: Annotated[
+        bool, Field(description="The lists hold the first 1,000 entries each.")
+    ] = False
 
 
 class DescriptionRequest(Strict):

@@ -54,6 +54,7 @@ app.add_typer(events_app, name="events")
 app.add_typer(attribution_cli.app, name="attribution")
 app.add_typer(gateway_cli.merchants_app, name="merchants")
 app.add_typer(gateway_cli.keys_app, name="keys")
+app.add_typer(gateway_cli.experiments_app, name="experiments")
 app.add_typer(gateway_cli.cache_app, name="cache")
 app.command("serve")(gateway_cli.serve)
 

@@ -62,3 +62,39 @@ def conversion_event(merchant_id: str = "mer_a", **overrides: Any) -> Conversion
     }
     fields.update(overrides)
     return ConversionRecorded(**fields)
+
+
+def add_description(
+    runtime: Any, merchant_id: str, product_id: str, text: str, *, risk_verdict: str = "pass"
+) -> str:
+    """Store a generated description directly (as the descriptions route would)."""
+    from gateway.models import Description
+    from liftmeter.ids import new_id
+
+    description_id = new_id("desc")
+    with runtime.sessions.begin() as session:
+        session.add(
+            Description(
+                id=description_id,
+                merchant_id=merchant_id,
+                product_id=product_id,
+                call_id=new_id("call"),
+                text=text,
+                model="liftmeter-sparse-small",
+                template_version="v1",
+                risk_verdict=risk_verdict,
+            )
+        )
+    return description_id
+
+
+def outbox_events(runtime: Any, topic: str) -> list[Any]:
+    """Events waiting in the outbox on `topic`, decoded, oldest first."""
+    from sqlalchemy import select
+
+    from liftmeter.events import decode_event
+    from liftmeter.models import OutboxMessage
+
+    with runtime.sessions() as session:
+        stmt = select(OutboxMessage).where(OutboxMessage.topic == topic).order_by(OutboxMessage.id)
+        return [decode_event(m.value) for m in session.scalars(stmt)]
