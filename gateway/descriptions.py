@@ -1,23 +1,24 @@
 """The description call: idempotency, masking, cache, quota, generation, risk, durable event.
 
-One call runs in these steps; each database step is its own short transaction, so no
-transaction is held open while the model runs:
+One call runs in these steps, with two short database transactions and none held open
+while the model runs:
 
-1. **Claim** the call row (`status=pending`). With an `Idempotency-Key`, the row's unique
-   `(merchant_id, idempotency_key)` makes concurrent duplicates meet in the database:
-   the loser waits for the winner's stored response (or gets 409 if the body differs),
-   so the model runs and the merchant is billed once.
-2. **Mask** personal data in the product payload and build the prompt with the shared
-   template (`inference.prompts`).
-3. **Cache**: an exact hit returns the stored text and is metered as a cache hit.
-4. **Quota**: reserve prompt + max_tokens against the key's per-minute limits.
-5. **Generate** through the configured backend (in-process model or an OpenAI-compatible
-   server such as vLLM) and **screen** the output with the risk model.
-6. **Finish**: in one transaction, store the outcome and response on the call row, keep the
-   description (unless blocked) and write the `CallCompleted` event to the outbox. The
-   response is sent only after that commit, so every answered call has a durable event.
+1. **Mask** personal data in the product payload and build the prompt with the shared
+   template (`inference.prompts`); look the request up in the exact **cache**.
+2. **Claim and reserve** (transaction 1): insert the call row (`status=pending`) and
+   reserve prompt + max_tokens against the key's per-minute limits. With an
+   `Idempotency-Key`, the row's unique `(merchant_id, idempotency_key)` makes concurrent
+   duplicates meet in the database: the loser reserves nothing and waits for the winner's
+   stored response (or gets 409 if the body differs), so the model runs and the merchant
+   is billed once. Over a limit, the transaction rolls back and nothing is claimed.
+3. **Generate** through the configured backend (in-process model or an OpenAI-compatible
+   server such as vLLM), unless the cache hit, and **screen** the output with the risk model.
+4. **Finish** (transaction 2): store the outcome and response on the call row, settle the
+   token reservation, keep the description (unless blocked) and write the `CallCompleted`
+   event to the outbox. The response is sent only after that commit, so every answered
+   call has a durable event.
 
-A failure before step 6 releases the claim (the same key may be retried) and the quota.
+A failure in step 3 releases the claim (the same key may be retried) and the reservation.
 A blocked output is not returned and not billed (`status=blocked`, `text=null`).
 """
 
@@ -87,8 +88,8 @@ def request_fingerprint(body: DescriptionRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _claim(
-    sessions: sessionmaker[Session],
+def _claim_and_reserve(
+    ctx: CallContext,
     *,
     call_id: str,
     principal: Principal,
@@ -96,8 +97,9 @@ def _claim(
     idempotency_key: str | None,
     fingerprint: str,
     product_id: str,
-) -> CallRecord | None:
-    """Insert the pending call row; return the existing row if the idempotency key is taken."""
+    tokens: int,
+) -> tuple[CallRecord | None, quota.Reservation | None]:
+    """Insert the pending call row and reserve quota, or return the row that holds the key."""
     row = {
         "id": call_id,
         "merchant_id": principal.merchant_id,
@@ -109,28 +111,27 @@ def _claim(
         "cache_hit": False,
         "created_at": datetime.now(UTC),
     }
-    with sessions.begin() as session:
+    table = CallRecord.__table__
+    with ctx.sessions.begin() as session:
         inserted = session.execute(
-            insert_ignoring_conflicts(
-                session, CallRecord.__table__, [row], returning=[CallRecord.__table__.c.id]
-            )
+            insert_ignoring_conflicts(session, table, [row], returning=[table.c.id])
         ).first()
-        if inserted is not None:
-            return None
-        existing = session.scalars(
-            select(CallRecord).where(
-                CallRecord.merchant_id == principal.merchant_id,
-                CallRecord.idempotency_key == idempotency_key,
-            )
-        ).one()
-        if existing.status == PENDING and _age(existing) > STALE_CLAIM:
+        if inserted is None:
+            existing = session.scalars(
+                select(CallRecord).where(
+                    CallRecord.merchant_id == principal.merchant_id,
+                    CallRecord.idempotency_key == idempotency_key,
+                )
+            ).one()
+            if existing.status != PENDING or _age(existing) <= STALE_CLAIM:
+                session.expunge(existing)
+                return existing, None
             # The process that claimed it died mid-call: take the claim over.
             session.delete(existing)
             session.flush()
-            session.execute(insert_ignoring_conflicts(session, CallRecord.__table__, [row]))
-            return None
-        session.expunge(existing)
-        return existing
+            session.execute(insert_ignoring_conflicts(session, table, [row]))
+        reservation = quota.reserve(session, key, tokens, ctx.settings.gateway)
+    return None, reservation
 
 
 def _age(record: CallRecord) -> timedelta:
@@ -140,11 +141,12 @@ def _age(record: CallRecord) -> timedelta:
     return datetime.now(UTC) - created
 
 
-def _release(sessions: sessionmaker[Session], call_id: str) -> None:
+def _release(sessions: sessionmaker[Session], call_id: str, reservation: quota.Reservation) -> None:
     with sessions.begin() as session:
         session.execute(
             delete(CallRecord).where(CallRecord.id == call_id, CallRecord.status == PENDING)
         )
+        quota.settle(session, reservation, 0)
 
 
 async def _await_stored(ctx: CallContext, existing: CallRecord, fingerprint: str) -> CallOutcome:
@@ -184,6 +186,23 @@ def _estimate_prompt_tokens(prompt: str) -> int:
     return len(prompt.encode()) // 3 + 1
 
 
+def _masked_product(product: ProductInput) -> tuple[ProductInput, Counter[str]]:
+    counts: Counter[str] = Counter()
+    data = mask_value(product.model_dump(mode="json"), counts)
+    return ProductInput.model_validate(data), counts
+
+
+@dataclass
+class _Generated:
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    risk: dict[str, Any]
+    cache_hit: bool
+    usage: dict[str, Any]
+
+
 async def describe(
     ctx: CallContext,
     *,
@@ -193,49 +212,6 @@ async def describe(
     idempotency_key: str | None,
 ) -> CallOutcome:
     """Run one description call (see the module docstring)."""
-    fingerprint = request_fingerprint(body)
-    call_id = new_id("call")
-    existing = await asyncio.to_thread(
-        _claim,
-        ctx.sessions,
-        call_id=call_id,
-        principal=principal,
-        key=key,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-        product_id=body.product.id,
-    )
-    if existing is not None:
-        return await _await_stored(ctx, existing, fingerprint)
-    try:
-        return await _run(
-            ctx,
-            call_id=call_id,
-            principal=principal,
-            key=key,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    except BaseException:
-        await asyncio.to_thread(_release, ctx.sessions, call_id)
-        raise
-
-
-def _masked_product(product: ProductInput) -> tuple[ProductInput, Counter[str]]:
-    counts: Counter[str] = Counter()
-    data = mask_value(product.model_dump(mode="json"), counts)
-    return ProductInput.model_validate(data), counts
-
-
-async def _run(
-    ctx: CallContext,
-    *,
-    call_id: str,
-    principal: Principal,
-    key: ApiKey,
-    body: DescriptionRequest,
-    idempotency_key: str | None,
-) -> CallOutcome:
     product, masked = _masked_product(body.product)
     prompt = build_prompt(product, body.style)
     max_tokens = body.max_tokens or ctx.settings.gateway.default_max_tokens
@@ -249,35 +225,42 @@ async def _run(
         max_tokens=max_tokens,
     )
     cached = ctx.cache.get(ck)
+    fingerprint = request_fingerprint(body)
+    call_id = new_id("call")
+    tokens = 0 if cached else _estimate_prompt_tokens(prompt) + max_tokens
+    existing, reservation = await asyncio.to_thread(
+        _claim_and_reserve,
+        ctx,
+        call_id=call_id,
+        principal=principal,
+        key=key,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        product_id=product.id,
+        tokens=tokens,
+    )
+    if existing is not None:
+        return await _await_stored(ctx, existing, fingerprint)
+    assert reservation is not None
     ctx.metrics.cache.labels("hit" if cached else "miss").inc()
     started = time.perf_counter()
-    if cached is not None:
-        reservation = await asyncio.to_thread(
-            quota.reserve, ctx.sessions, key, 0, ctx.settings.gateway
-        )
-        result = _Generated(
-            text=cached["text"],
-            model=cached["model"],
-            prompt_tokens=0,
-            completion_tokens=0,
-            risk=cached["risk"],
-            cache_hit=True,
-            usage=cached["usage"],
-        )
-    else:
-        estimate = _estimate_prompt_tokens(prompt) + max_tokens
-        reservation = await asyncio.to_thread(
-            quota.reserve, ctx.sessions, key, estimate, ctx.settings.gateway
-        )
-        try:
+    try:
+        if cached is not None:
+            result = _Generated(
+                text=cached["text"],
+                model=cached["model"],
+                prompt_tokens=0,
+                completion_tokens=0,
+                risk=cached["risk"],
+                cache_hit=True,
+                usage=cached["usage"],
+            )
+        else:
             result = await _generate(ctx, prompt, max_tokens, body, product)
-        except BaseException:
-            await asyncio.to_thread(quota.settle, ctx.sessions, reservation, 0)
-            raise
+    except BaseException:
+        await asyncio.to_thread(_release, ctx.sessions, call_id, reservation)
+        raise
     latency_ms = (time.perf_counter() - started) * 1000
-    await asyncio.to_thread(
-        quota.settle, ctx.sessions, reservation, result.prompt_tokens + result.completion_tokens
-    )
     outcome = await asyncio.to_thread(
         _finish,
         ctx,
@@ -289,6 +272,7 @@ async def _run(
         latency_ms=latency_ms,
         idempotency_key=idempotency_key,
         masked=masked,
+        reservation=reservation,
     )
     if not result.cache_hit and result.risk["verdict"] == "pass":
         ctx.cache.put(
@@ -301,17 +285,6 @@ async def _run(
             },
         )
     return outcome
-
-
-@dataclass
-class _Generated:
-    text: str
-    model: str
-    prompt_tokens: int
-    completion_tokens: int
-    risk: dict[str, Any]
-    cache_hit: bool
-    usage: dict[str, Any]
 
 
 async def _generate(
@@ -371,6 +344,7 @@ def _finish(
     latency_ms: float,
     idempotency_key: str | None,
     masked: Counter[str],
+    reservation: quota.Reservation,
 ) -> CallOutcome:
     blocked = result.risk["verdict"] == "block"
     description_id = None if blocked else new_id("desc")
@@ -436,5 +410,6 @@ def _finish(
                     risk_verdict=result.risk["verdict"],
                 )
             )
+        quota.settle(session, reservation, result.prompt_tokens + result.completion_tokens)
         enqueue_events(session, [event])
     return CallOutcome(body)

@@ -120,7 +120,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LiftmeterError)
     async def _liftmeter(request: Request, exc: LiftmeterError) -> JSONResponse:
         status, kind = status_of(exc)
-        details = exc.details() if callable(getattr(exc, "details", None)) else None
+        details_of = getattr(exc, "details", None)
+        details = details_of() if callable(details_of) else None
         response = error_body(
             request,
             status=status,

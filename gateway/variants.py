@@ -107,7 +107,7 @@ def choose_variant(
         merchant_id=merchant_id,
         occurred_at=now,
         experiment_id=experiment.id,
-        unit_type=experiment.unit_type,
+        unit_type="product" if experiment.unit_type == "product" else "visitor",
         unit_id=unit_id,
         product_id=product_id,
         arm=arm.value,

@@ -48,7 +48,7 @@ def _out(result: conversions.ConversionIntake, position_name: str) -> Conversion
         DuplicateRow(**{position_name: c.position}, order_id=c.order_id or "", kind=c.kind)
         for c in result.duplicates[:listed]
     ]
-    rejected = [RejectedRow(**rejection_dict(r, position_name)) for r in result.rejected[:listed]]
+    rejected = [RejectedRow.model_validate(rejection_dict(r, position_name)) for r in result.rejected[:listed]]
     return ConversionIntakeOut(
         rows=result.rows,
         accepted=result.accepted,
@@ -144,7 +144,7 @@ async def _spool_body(request: Request, limit: int) -> IO[bytes]:
         spool.close()
         raise PayloadTooLarge(f"request body exceeds {limit} bytes") from None
     spool.seek(0)
-    return spool  # type: ignore[return-value]
+    return spool
 
 
 async def _receive_file(request: Request, limit: int) -> tuple[str, IO[bytes]]:

@@ -150,5 +150,5 @@ def post_exposures(
         result = variants.record_exposures(
             session, body.exposures, merchant_id=merchant_id, best_effort=best_effort
         )
-    rejected = [RejectedRow(**rejection_dict(r, "index")) for r in result.rejected]
+    rejected = [RejectedRow.model_validate(rejection_dict(r, "index")) for r in result.rejected]
     return ExposureIntakeOut(accepted=result.accepted, rejected=rejected)
