@@ -48,7 +48,10 @@ def _out(result: conversions.ConversionIntake, position_name: str) -> Conversion
         DuplicateRow(**{position_name: c.position}, order_id=c.order_id or "", kind=c.kind)
         for c in result.duplicates[:listed]
     ]
-    rejected = [RejectedRow.model_validate(rejection_dict(r, position_name)) for r in result.rejected[:listed]]
+    rejected = [
+        RejectedRow.model_validate(rejection_dict(r, position_name))
+        for r in result.rejected[:listed]
+    ]
     return ConversionIntakeOut(
         rows=result.rows,
         accepted=result.accepted,
