@@ -41,7 +41,7 @@ from liftmeter import migrate  # noqa: E402
 from liftmeter.db import build_engine, session_factory  # noqa: E402
 from liftmeter.settings import DatabaseSettings  # noqa: E402
 
-console = Console()
+console = Console(width=150)
 
 
 def free_port() -> int:
