@@ -16,7 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from attribution import cli as attribution_cli
+from billing.risk import cli as risk_cli
 from gateway import cli as gateway_cli
+from inference import cli as inference_cli
 from liftmeter.errors import LiftmeterError
 from liftmeter.logging import configure_logging
 from liftmeter.runtime import Runtime, open_runtime
@@ -56,6 +58,8 @@ app.add_typer(gateway_cli.merchants_app, name="merchants")
 app.add_typer(gateway_cli.keys_app, name="keys")
 app.add_typer(gateway_cli.experiments_app, name="experiments")
 app.add_typer(gateway_cli.cache_app, name="cache")
+app.add_typer(inference_cli.app, name="inference")
+app.add_typer(risk_cli.app, name="risk")
 app.command("serve")(gateway_cli.serve)
 
 
