@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES: tuple[str, ...] = ("liftmeter.models",)
+MODEL_MODULES: tuple[str, ...] = ("liftmeter.models", "metering.models")
 
 
 def import_all_models() -> None:
