@@ -20,6 +20,7 @@ from liftmeter.errors import LiftmeterError
 from liftmeter.logging import configure_logging
 from liftmeter.runtime import Runtime, open_runtime
 from liftmeter.settings import Settings, load_settings
+from metering import cli as metering_cli
 
 console = Console()
 err_console = Console(stderr=True)
@@ -51,6 +52,7 @@ events_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(events_app, name="events")
 app.add_typer(attribution_cli.app, name="attribution")
+app.add_typer(metering_cli.app, name="metering")
 
 
 def settings_from_env() -> Settings:
