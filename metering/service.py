@@ -69,10 +69,10 @@ def _measures(call: CallCompleted) -> tuple[int, ...]:
         call.prompt_tokens,
         call.completion_tokens,
         cached or 0,
-        cached is None,
-        call.status == "blocked",
-        call.risk_verdict == "review",
-        call.status == "failed",
+        int(cached is None),
+        int(call.status == "blocked"),
+        int(call.risk_verdict == "review"),
+        int(call.status == "failed"),
     )
 
 
@@ -156,7 +156,7 @@ def _adjustment_rows(batch: _Batch, inserted: set[uuid.UUID]) -> list[dict[str, 
             "model": call.model,
             "cache_hit": call.cache_hit,
             "risk_verdict": call.risk_verdict,
-            **{m: int(v) for m, v in zip(MEASURES, _measures(call), strict=True)},
+            **dict(zip(MEASURES, _measures(call), strict=True)),
         }
         for call, hour, period in zip(batch.calls, batch.hours, batch.periods, strict=True)
         if period is not None and call.event_id in inserted
@@ -176,7 +176,11 @@ def record_calls(
     merchants = repository.known_merchants(session, {e.merchant_id for e in events})
     rejections: list[Rejection] = []
     accepted: list[CallCompleted] = []
+    seen: set[uuid.UUID] = set()
     for event in events:
+        if event.event_id in seen:
+            continue  # a repeat inside the batch; the raw insert would skip it as well
+        seen.add(event.event_id)
         reason = _reject_reason(event, now, merchants)
         if reason is None:
             assert isinstance(event, CallCompleted)
