@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from metering_support import add_merchants
 
 from liftmeter.runtime import Runtime, open_runtime
 
+from metering_support import add_merchants
 from support import make_settings
 
 MERCHANTS = ["mer_a", "mer_b", *[f"mer_{i}" for i in range(13)]]

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from metering_support import add_merchants, expected, hourly_snapshot, ledger, raw_rows
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
@@ -26,6 +25,7 @@ from metering.models import UsageHourly
 from metering.replay import reconcile
 
 from factories import call_event
+from metering_support import add_merchants, expected, hourly_snapshot, ledger, raw_rows
 from support import PG_ADMIN_URL, make_settings
 from tally import consume_until, publish
 

@@ -6,7 +6,6 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from metering_support import FAR_FUTURE, FAR_PAST, expected, hourly_snapshot, ledger, raw_rows
 from sqlalchemy import func, select, update
 
 from liftmeter.errors import Conflict, ValidationFailed
@@ -24,6 +23,7 @@ from metering.replay import rebuild_ledger
 from metering.service import close_period, record_calls
 
 from factories import BASE_TIME, call_event
+from metering_support import FAR_FUTURE, FAR_PAST, expected, hourly_snapshot, ledger, raw_rows
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 
