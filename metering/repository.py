@@ -55,28 +55,30 @@ CALL_COLUMNS: tuple[str, ...] = (
     "cached_tokens",
     "disposition",
 )
-_PG_ARRAY_TYPES = (
-    "uuid[]",
-    "varchar[]",
-    "timestamptz[]",
-    "timestamptz[]",
-    "varchar[]",
-    "varchar[]",
-    "boolean[]",
-    "varchar[]",
-    "varchar[]",
-    "bigint[]",
-    "bigint[]",
-    "bigint[]",
-    "varchar[]",
+_STAGE_COLUMNS = ", ".join((*CALL_COLUMNS, "recorded_at"))
+# PostgreSQL path: COPY the batch into a per-connection temporary table (emptied at commit
+# or rollback), then one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING. COPY rows are
+# formatted by psycopg's C code; a multi-row VALUES statement would cost more to build in
+# Python than the database spends inserting it.
+_PG_CREATE_STAGE = text(
+    "CREATE TEMPORARY TABLE IF NOT EXISTS usage_calls_incoming "
+    "(LIKE usage_calls INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
-# One statement for a whole batch: the columns travel as 13 arrays, so the cost does not
-# depend on SQLAlchemy compiling thousands of VALUES tuples.
-_PG_INSERT_CALLS = text(
-    f"INSERT INTO usage_calls ({', '.join(CALL_COLUMNS)}, recorded_at) "
-    "SELECT u.*, :recorded_at FROM unnest("
-    + ", ".join(f"CAST(:{c} AS {t})" for c, t in zip(CALL_COLUMNS, _PG_ARRAY_TYPES, strict=True))
-    + ") AS u ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+_PG_COPY_STAGE = f"COPY usage_calls_incoming ({_STAGE_COLUMNS}) FROM STDIN"
+_PG_INSERT_FROM_STAGE = text(
+    f"INSERT INTO usage_calls ({_STAGE_COLUMNS}) SELECT {_STAGE_COLUMNS} "
+    "FROM usage_calls_incoming ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+_HOURLY_COLUMNS = ("merchant_id", "hour_start", "meter", "model", "cache_hit", "risk_verdict")
+_PG_UPSERT_HOURLY = text(
+    f"INSERT INTO usage_hourly ({', '.join((*_HOURLY_COLUMNS, *MEASURES))}) "
+    "SELECT * FROM unnest("
+    "CAST(:merchant_id AS varchar[]), CAST(:hour_start AS timestamptz[]), "
+    "CAST(:meter AS varchar[]), CAST(:model AS varchar[]), CAST(:cache_hit AS boolean[]), "
+    "CAST(:risk_verdict AS varchar[]), "
+    + ", ".join(f"CAST(:{m} AS bigint[])" for m in MEASURES)
+    + f") ON CONFLICT ({', '.join(_HOURLY_COLUMNS)}) DO UPDATE SET "
+    + ", ".join(f"{m} = usage_hourly.{m} + excluded.{m}" for m in MEASURES)
 )
 _SQLITE_CHUNK = 500
 HOURLY_KEY: tuple[str, ...] = (
@@ -149,9 +151,7 @@ def insert_calls(
     if not columns["event_id"]:
         return set()
     if is_postgres(session):
-        params = {c: list(columns[c]) for c in CALL_COLUMNS}
-        params["recorded_at"] = recorded_at  # type: ignore[assignment]
-        return set(session.execute(_PG_INSERT_CALLS, params).scalars())
+        return _pg_insert_calls(session, columns, recorded_at)
     rows = [
         dict(zip(CALL_COLUMNS, values, strict=True))
         for values in zip(*(columns[c] for c in CALL_COLUMNS), strict=True)
@@ -165,6 +165,17 @@ def insert_calls(
     return inserted
 
 
+def _pg_insert_calls(
+    session: Session, columns: Mapping[str, Sequence[Any]], recorded_at: datetime
+) -> set[uuid.UUID]:
+    session.execute(_PG_CREATE_STAGE)
+    driver: Any = session.connection().connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(_PG_COPY_STAGE) as copy:
+        for row in zip(*(columns[c] for c in CALL_COLUMNS), strict=True):
+            copy.write_row((*row, recorded_at))
+    return set(session.execute(_PG_INSERT_FROM_STAGE).scalars())
+
+
 def add_to_hourly(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Add `rows` (key columns + measures) to `usage_hourly` in one upsert statement.
 
@@ -174,6 +185,10 @@ def add_to_hourly(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         return
     table = UsageHourly.__table__
     ordered = sorted(rows, key=lambda r: tuple(r[k] for k in HOURLY_KEY))
+    if is_postgres(session):
+        columns = {c: [r[c] for r in ordered] for c in (*_HOURLY_COLUMNS, *MEASURES)}
+        session.execute(_PG_UPSERT_HOURLY, columns)
+        return
     stmt = _dialect(session).insert(table).values(ordered)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c[k] for k in HOURLY_KEY],

@@ -100,7 +100,8 @@ class _Batch:
             "completion_tokens": [e.completion_tokens for e in c],
             "cached_tokens": [e.cached_tokens for e in c],
             "disposition": [
-                Disposition.HOURLY if p is None else Disposition.ADJUSTMENT for p in self.periods
+                Disposition.HOURLY.value if p is None else Disposition.ADJUSTMENT.value
+                for p in self.periods
             ],
         }
 
