@@ -201,6 +201,15 @@ def phase_naive(args: argparse.Namespace) -> dict[str, Any]:
     return {"events": applied, "seconds": elapsed}
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. `ru_maxrss` would not do: Linux carries it across exec, so a
+    phase would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 PHASES = {
     "raw": phase_raw,
     "bulk": phase_bulk,
@@ -244,7 +253,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.phase:
         result = PHASES[args.phase](args)
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["peak_rss_mb"] = _peak_rss_mb()
         print(json.dumps(result))
         return
     args.topic = f"bench.metering.{uuid.uuid4().hex[:8]}"
