@@ -46,7 +46,10 @@ def metering() -> None:
 def run(
     topic: TopicOption = TOPICS[0],
     group: Annotated[str, typer.Option(help="Consumer group.")] = GROUP_ID,
-    max_records: Annotated[int, typer.Option(min=1, max=100_000)] = 5000,
+    max_records: Annotated[
+        int | None,
+        typer.Option(min=1, max=100_000, help="Batch size [default: events.poll_max_records]."),
+    ] = None,
 ) -> None:
     """Consume call events into the usage ledger until SIGTERM or Ctrl-C."""
     rt = _runtime()
@@ -61,7 +64,7 @@ def run(
             stop=stop,
             group_id=group,
             topics=[topic],
-            max_records=max_records,
+            max_records=max_records or rt.settings.events.poll_max_records,
             timeout_ms=rt.settings.events.poll_timeout_ms,
         )
         console.print(
