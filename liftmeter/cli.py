@@ -23,6 +23,7 @@ from liftmeter.errors import LiftmeterError
 from liftmeter.logging import configure_logging
 from liftmeter.runtime import Runtime, open_runtime
 from liftmeter.settings import Settings, load_settings
+from metering import cli as metering_cli
 
 console = Console()
 err_console = Console(stderr=True)
@@ -61,6 +62,7 @@ app.add_typer(gateway_cli.cache_app, name="cache")
 app.add_typer(inference_cli.app, name="inference")
 app.add_typer(risk_cli.app, name="risk")
 app.command("serve")(gateway_cli.serve)
+app.add_typer(metering_cli.app, name="metering")
 
 
 def settings_from_env() -> Settings:

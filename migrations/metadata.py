@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES: tuple[str, ...] = ("liftmeter.models", "gateway.models", "attribution.models")
+MODEL_MODULES: tuple[str, ...] = (
+    "liftmeter.models",
+    "gateway.models",
+    "attribution.models",
+    "metering.models",
+)
 
 
 def import_all_models() -> None:

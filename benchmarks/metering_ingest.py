@@ -1,0 +1,298 @@
+"""Benchmark: usage-ledger ingest rate from real Kafka into a fresh PostgreSQL database.
+
+Produces N `CallCompleted` events to a new topic, then measures, in the same run:
+
+  (a) naive     one transaction per event (claim + the same metering handler), on a subset;
+  (b) liftmeter ConsumerRunner + the bulk metering handler (one transaction per batch);
+  (c) raw       kafka-python consuming the topic with no decoding and no database work.
+
+Each phase runs in its own process (its peak RSS is reported) against its own fresh
+database, and the timer starts at the first non-empty poll (group join time excluded).
+
+usage: python benchmarks/metering_ingest.py [--events 500000] [--naive-events 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from liftmeter import migrate  # noqa: E402
+from liftmeter.consumer import ConsumerRunner, claim_event_ids  # noqa: E402
+from liftmeter.db import build_engine, session_factory  # noqa: E402
+from liftmeter.eventlog.kafka import KafkaEventLog  # noqa: E402
+from liftmeter.events import CallCompleted, decode_event  # noqa: E402
+from liftmeter.models import Merchant  # noqa: E402
+from liftmeter.settings import DatabaseSettings, EventsSettings  # noqa: E402
+from metering.consumer import MeteringHandler  # noqa: E402
+from metering.models import UsageHourly  # noqa: E402
+
+MERCHANTS = 50
+START = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _events_settings(args: argparse.Namespace) -> EventsSettings:
+    return EventsSettings(backend="kafka", bootstrap_servers=args.kafka, partitions=args.partitions)
+
+
+def _create_database(admin_url: str) -> str:
+    name = f"liftmeter_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = build_engine(DatabaseSettings(url=url))
+    migrate.upgrade(engine)
+    with session_factory(engine).begin() as session:
+        session.add_all(
+            Merchant(id=f"mer_{i}", name=f"m{i}", currency="USD") for i in range(MERCHANTS)
+        )
+    engine.dispose()
+    return url
+
+
+def _drop_database(admin_url: str, url: str) -> None:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _event(i: int) -> CallCompleted:
+    return CallCompleted(
+        merchant_id=f"mer_{i % MERCHANTS}",
+        occurred_at=START + timedelta(seconds=i // 10),
+        call_id=f"call_{i}",
+        description_id=f"desc_{i}",
+        product_id=f"sku-{i % 997}",
+        api_key_id="key_1",
+        model=("sparse-small", "sparse-large")[i % 2],
+        backend="local",
+        prompt_tokens=100 + i % 37,
+        completion_tokens=50 + i % 91,
+        cached_tokens=None if i % 4 == 0 else i % 64,
+        latency_ms=12.5,
+        cache_hit=i % 9 == 0,
+        risk_verdict=("pass", "pass", "pass", "review", "block")[i % 5],
+        risk_score=0.01,
+        status="succeeded",
+    )
+
+
+def produce(args: argparse.Namespace, topic: str) -> float:
+    log = KafkaEventLog(_events_settings(args))
+    log.ensure_topics([topic], partitions=args.partitions)
+    started = time.perf_counter()
+    with log.producer() as producer:
+        for i in range(args.events):
+            ev = _event(i)
+            producer.send(topic, ev.encode(), ev.key)
+    return time.perf_counter() - started
+
+
+def phase_raw(args: argparse.Namespace) -> dict[str, Any]:
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        args.topic,
+        bootstrap_servers=args.kafka,
+        group_id=f"bench-raw-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=5000,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+    )
+    seen, started = 0, None
+    while seen < args.count:
+        batches = consumer.poll(timeout_ms=500, max_records=5000)
+        n = sum(len(b) for b in batches.values())
+        if n and started is None:
+            started = time.perf_counter()
+        seen += n
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    consumer.close(autocommit=False)
+    return {"events": seen, "seconds": elapsed}
+
+
+def phase_bulk(args: argparse.Namespace) -> dict[str, Any]:
+    engine = build_engine(DatabaseSettings(url=args.db_url, pool_size=2))
+    sessions = session_factory(engine)
+    log = KafkaEventLog(_events_settings(args))
+    group = f"metering-bench-{uuid.uuid4().hex[:8]}"
+    applied, started = 0, None
+    with log.consumer(group, [args.topic]) as consumer:
+        runner = ConsumerRunner(
+            consumer=consumer,
+            sessions=sessions,
+            group_id=group,
+            handler=MeteringHandler(),
+            max_records=args.batch,
+            timeout_ms=500,
+        )
+        while applied < args.count:
+            outcome = runner.run_once()
+            if outcome.polled and started is None:
+                started = time.perf_counter()
+            applied += outcome.applied
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    with sessions() as session:
+        calls = int(session.execute(select(func.sum(UsageHourly.calls))).scalar_one() or 0)
+    engine.dispose()
+    return {"events": applied, "seconds": elapsed, "ledger_calls": calls}
+
+
+def fast_claim_event_ids(session: Any, group_id: str, event_ids: Any) -> set[uuid.UUID]:
+    """The claim the report proposes for the kernel: the same INSERT … ON CONFLICT DO
+    NOTHING RETURNING on processed_events, with the ids as one uuid[] parameter instead of
+    a compiled multi-row VALUES list."""
+    stmt = text(
+        "INSERT INTO processed_events (group_id, event_id, processed_at) "
+        "SELECT :group_id, id, now() FROM unnest(CAST(:ids AS uuid[])) AS id "
+        "ON CONFLICT DO NOTHING RETURNING event_id"
+    )
+    return set(session.execute(stmt, {"group_id": group_id, "ids": list(event_ids)}).scalars())
+
+
+def phase_bulk_fast_claim(args: argparse.Namespace) -> dict[str, Any]:
+    import liftmeter.consumer
+
+    liftmeter.consumer.claim_event_ids = fast_claim_event_ids  # type: ignore[assignment]
+    return phase_bulk(args)
+
+
+def phase_naive(args: argparse.Namespace) -> dict[str, Any]:
+    engine = build_engine(DatabaseSettings(url=args.db_url, pool_size=2))
+    sessions = session_factory(engine)
+    log = KafkaEventLog(_events_settings(args))
+    group = f"metering-naive-{uuid.uuid4().hex[:8]}"
+    handler = MeteringHandler()
+    applied, started = 0, None
+    with log.consumer(group, [args.topic]) as consumer:
+        while applied < args.count:
+            records = consumer.poll(max_records=500, timeout_ms=500)
+            if records and started is None:
+                started = time.perf_counter()
+            for record in records[: args.count - applied]:
+                event = decode_event(record.value)
+                with sessions.begin() as session:
+                    if claim_event_ids(session, group, [event.event_id]):
+                        handler(session, [event])
+                applied += 1
+            if records:
+                consumer.commit({(r.topic, r.partition): r.offset + 1 for r in records})
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    engine.dispose()
+    return {"events": applied, "seconds": elapsed}
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. `ru_maxrss` would not do: Linux carries it across exec, so a
+    phase would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+PHASES = {
+    "raw": phase_raw,
+    "bulk": phase_bulk,
+    "bulk-fast-claim": phase_bulk_fast_claim,
+    "naive": phase_naive,
+}
+
+
+def _run_phase(
+    args: argparse.Namespace, phase: str, count: int, db_url: str = ""
+) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--phase", phase,
+        "--topic", args.topic,
+        "--count", str(count),
+        "--db-url", db_url,
+        "--kafka", args.kafka,
+        "--batch", str(args.batch),
+        "--partitions", str(args.partitions),
+    ]  # fmt: skip
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--naive-events", type=int, default=20_000)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=5000, help="max records per batch (b)")
+    parser.add_argument(
+        "--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5544/postgres"
+    )
+    parser.add_argument("--kafka", default="127.0.0.1:19092")
+    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("--topic", help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--db-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        result = PHASES[args.phase](args)
+        result["peak_rss_mb"] = _peak_rss_mb()
+        print(json.dumps(result))
+        return
+    args.topic = f"bench.metering.{uuid.uuid4().hex[:8]}"
+    print(f"producing {args.events:,} events to {args.topic} ({args.partitions} partitions)")
+    print(f"  produced in {produce(args, args.topic):.1f}s")
+    results: dict[str, dict[str, Any]] = {}
+    results["(c) raw kafka-python consume"] = _run_phase(args, "raw", args.events)
+    for label, phase, count in (
+        ("(b) liftmeter ConsumerRunner + bulk", "bulk", args.events),
+        ("(b') (b) + proposed kernel claim", "bulk-fast-claim", args.events),
+        ("(a) naive, one transaction per event", "naive", args.naive_events),
+    ):
+        url = _create_database(args.pg_admin_url)
+        try:
+            results[label] = _run_phase(args, phase, count, url)
+        finally:
+            _drop_database(args.pg_admin_url, url)
+    _print_table(results)
+
+
+def _print_table(results: dict[str, dict[str, Any]]) -> None:
+    rate = {k: v["events"] / v["seconds"] for k, v in results.items()}
+    naive = next(v for k, v in rate.items() if k.startswith("(a)"))
+    raw = next(v for k, v in rate.items() if k.startswith("(c)"))
+    print()
+    print(
+        f"{'consumer':40} {'events':>9} {'s':>7} {'events/s':>10} {'÷(a)':>7} {'÷(c)':>6}"
+        f" {'peak RSS':>9}"
+    )
+    for label in sorted(results):
+        r = results[label]
+        print(
+            f"{label:40} {r['events']:>9,} {r['seconds']:>7.2f} {rate[label]:>10,.0f} "
+            f"{rate[label] / naive:>6.1f}× {rate[label] / raw:>5.2f}× {r['peak_rss_mb']:>6.0f} MB"
+        )
+    for label, r in results.items():
+        if "ledger_calls" in r:
+            print(f"ledger check {label[:4]}: {r['ledger_calls']:,} calls in usage_hourly")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""The metering consumer: `CallCompleted` events from the calls topic into the usage ledger.
+
+Group `metering`. The kernel's `ConsumerRunner` polls a batch, claims the event ids and
+calls `MeteringHandler` in the same transaction, commits, then commits offsets; see
+`metering.service.record_calls` for what the handler does. Several processes in the group
+split the topic's partitions (Kafka); each event is counted once whichever of them sees it.
+
+`run_consumer` keeps one member alive: when the database or the log fails mid-batch, it
+drops the Kafka/embedded consumer and opens a new one, which resumes from the committed
+offsets. Reusing the old consumer would continue *after* the failed batch and could later
+commit past it, losing it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from liftmeter.consumer import BatchOutcome, ConsumerRunner, Rejection
+from liftmeter.errors import EventLogUnavailable
+from liftmeter.eventlog import EventLog
+from liftmeter.events import CALLS_TOPIC, Event
+from liftmeter.logging import get_logger
+from metering.service import record_calls
+
+log = get_logger(__name__)
+
+GROUP_ID = "metering"
+TOPICS: tuple[str, ...] = (CALLS_TOPIC,)
+_RETRYABLE = (OperationalError, InterfaceError, EventLogUnavailable)
+
+
+class MeteringHandler:
+    """The `EventHandler` of the metering group: records fresh call events in the ledger."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None):
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def __call__(self, session: Session, events: Sequence[Event]) -> list[Rejection]:
+        return record_calls(session, events, now=self._clock())
+
+
+def run_consumer(
+    *,
+    event_log: EventLog,
+    sessions: sessionmaker[Session],
+    stop: threading.Event,
+    group_id: str = GROUP_ID,
+    topics: Sequence[str] = TOPICS,
+    max_records: int = 5000,
+    timeout_ms: int = 500,
+    idle_polls_before_exit: int | None = None,
+    retry_wait_s: float = 1.0,
+) -> BatchOutcome:
+    """Consume until `stop` is set (or the log stayed idle); survive transient failures."""
+    total = BatchOutcome()
+    while not stop.is_set():
+        try:
+            with event_log.consumer(group_id, list(topics)) as consumer:
+                runner = ConsumerRunner(
+                    consumer=consumer,
+                    sessions=sessions,
+                    group_id=group_id,
+                    handler=MeteringHandler(),
+                    max_records=max_records,
+                    timeout_ms=timeout_ms,
+                )
+                total.add(runner.run(stop=stop, idle_polls_before_exit=idle_polls_before_exit))
+                return total
+        except _RETRYABLE as exc:
+            log.warning("metering consumer failed; reopening", group=group_id, error=str(exc))
+            stop.wait(retry_wait_s)
+    return total

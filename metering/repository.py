@@ -1,0 +1,274 @@
+"""All SQL of the usage ledger: bulk inserts, aggregate upserts, locks, period lookups.
+
+Statements are dialect-aware (PostgreSQL in production, SQLite embedded) and set-based:
+one statement per batch and table, never one round trip per event. Functions flush into
+the caller's transaction; they never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    String,
+    Subquery,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from liftmeter.db import is_postgres
+from liftmeter.models import Merchant
+from metering.models import (
+    MEASURES,
+    METER_DESCRIPTIONS,
+    ClosedPeriod,
+    Disposition,
+    UsageAdjustment,
+    UsageCall,
+    UsageHourly,
+)
+
+CALL_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "merchant_id",
+    "occurred_at",
+    "hour_start",
+    "call_id",
+    "model",
+    "cache_hit",
+    "risk_verdict",
+    "status",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "disposition",
+)
+_STAGE_COLUMNS = ", ".join((*CALL_COLUMNS, "recorded_at"))
+# PostgreSQL path: COPY the batch into a per-connection temporary table (emptied at commit
+# or rollback), then one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING. COPY rows are
+# formatted by psycopg's C code; a multi-row VALUES statement would cost more to build in
+# Python than the database spends inserting it.
+_PG_CREATE_STAGE = text(
+    "CREATE TEMPORARY TABLE IF NOT EXISTS usage_calls_incoming "
+    "(LIKE usage_calls INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+_PG_COPY_STAGE = f"COPY usage_calls_incoming ({_STAGE_COLUMNS}) FROM STDIN"
+_PG_INSERT_FROM_STAGE = text(
+    f"INSERT INTO usage_calls ({_STAGE_COLUMNS}) SELECT {_STAGE_COLUMNS} "
+    "FROM usage_calls_incoming ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+_HOURLY_COLUMNS = ("merchant_id", "hour_start", "meter", "model", "cache_hit", "risk_verdict")
+_PG_UPSERT_HOURLY = text(
+    f"INSERT INTO usage_hourly ({', '.join((*_HOURLY_COLUMNS, *MEASURES))}) "
+    "SELECT * FROM unnest("
+    "CAST(:merchant_id AS varchar[]), CAST(:hour_start AS timestamptz[]), "
+    "CAST(:meter AS varchar[]), CAST(:model AS varchar[]), CAST(:cache_hit AS boolean[]), "
+    "CAST(:risk_verdict AS varchar[]), "
+    + ", ".join(f"CAST(:{m} AS bigint[])" for m in MEASURES)
+    + f") ON CONFLICT ({', '.join(_HOURLY_COLUMNS)}) DO UPDATE SET "
+    + ", ".join(f"{m} = usage_hourly.{m} + excluded.{m}" for m in MEASURES)
+)
+_SQLITE_CHUNK = 500
+HOURLY_KEY: tuple[str, ...] = (
+    "merchant_id",
+    "hour_start",
+    "meter",
+    "model",
+    "cache_hit",
+    "risk_verdict",
+)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _dialect(session: Session) -> Any:
+    return postgresql if is_postgres(session) else sqlite
+
+
+def lock_ledger_for_ingest(session: Session) -> None:
+    """Order this ingest after any `close_period` in flight (see `lock_ledger_for_close`).
+
+    ROW EXCLUSIVE does not conflict with itself, so consumers still run side by side. On
+    SQLite `BEGIN IMMEDIATE` already serializes every writer.
+    """
+    if is_postgres(session):
+        session.execute(text("LOCK TABLE usage_hourly IN ROW EXCLUSIVE MODE"))
+
+
+def lock_ledger_for_close(session: Session) -> None:
+    """Block ingest until the caller commits: a period closes between batches, never inside."""
+    if is_postgres(session):
+        session.execute(text("LOCK TABLE usage_hourly IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def known_merchants(session: Session, merchant_ids: Iterable[str]) -> set[str]:
+    ids = sorted(set(merchant_ids))
+    if not ids:
+        return set()
+    return set(session.scalars(select(Merchant.id).where(Merchant.id.in_(ids))))
+
+
+def closed_periods(
+    session: Session, merchant_ids: Iterable[str], *, start: datetime, end: datetime
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Closed periods of `merchant_ids` that overlap [start, end), per merchant."""
+    ids = sorted(set(merchant_ids))
+    out: dict[str, list[tuple[datetime, datetime]]] = {}
+    if not ids:
+        return out
+    rows = session.execute(
+        select(ClosedPeriod.merchant_id, ClosedPeriod.period_start, ClosedPeriod.period_end)
+        .where(ClosedPeriod.merchant_id.in_(ids))
+        .where(ClosedPeriod.period_start < end, ClosedPeriod.period_end > start)
+    )
+    for merchant_id, period_start, period_end in rows:
+        out.setdefault(merchant_id, []).append((as_utc(period_start), as_utc(period_end)))
+    return out
+
+
+def insert_calls(
+    session: Session, columns: Mapping[str, Sequence[Any]], *, recorded_at: datetime
+) -> set[uuid.UUID]:
+    """Insert raw call rows given column-wise; return the event ids actually inserted.
+
+    Rows whose `event_id` is already stored are skipped (`ON CONFLICT DO NOTHING`).
+    """
+    if not columns["event_id"]:
+        return set()
+    if is_postgres(session):
+        return _pg_insert_calls(session, columns, recorded_at)
+    rows = [
+        dict(zip(CALL_COLUMNS, values, strict=True))
+        for values in zip(*(columns[c] for c in CALL_COLUMNS), strict=True)
+    ]
+    inserted: set[uuid.UUID] = set()
+    table = UsageCall.__table__
+    for start in range(0, len(rows), _SQLITE_CHUNK):
+        chunk = [{**row, "recorded_at": recorded_at} for row in rows[start : start + _SQLITE_CHUNK]]
+        stmt = sqlite.insert(UsageCall).values(chunk).on_conflict_do_nothing()
+        inserted.update(session.execute(stmt.returning(table.c.event_id)).scalars())
+    return inserted
+
+
+def _pg_insert_calls(
+    session: Session, columns: Mapping[str, Sequence[Any]], recorded_at: datetime
+) -> set[uuid.UUID]:
+    session.execute(_PG_CREATE_STAGE)
+    driver: Any = session.connection().connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(_PG_COPY_STAGE) as copy:
+        for row in zip(*(columns[c] for c in CALL_COLUMNS), strict=True):
+            copy.write_row((*row, recorded_at))
+    return set(session.execute(_PG_INSERT_FROM_STAGE).scalars())
+
+
+def add_to_hourly(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add `rows` (key columns + measures) to `usage_hourly` in one upsert statement.
+
+    Rows are sorted by key so that concurrent consumers lock aggregate rows in one order.
+    """
+    if not rows:
+        return
+    table = UsageHourly.__table__
+    ordered = sorted(rows, key=lambda r: tuple(r[k] for k in HOURLY_KEY))
+    if is_postgres(session):
+        columns = {c: [r[c] for r in ordered] for c in (*_HOURLY_COLUMNS, *MEASURES)}
+        session.execute(_PG_UPSERT_HOURLY, columns)
+        return
+    stmt = _dialect(session).insert(table).values(ordered)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c[k] for k in HOURLY_KEY],
+        set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES},
+    )
+    session.execute(stmt)
+
+
+def insert_adjustments(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Record late calls for closed periods; a repeated event id is ignored."""
+    if not rows:
+        return
+    stmt = _dialect(session).insert(UsageAdjustment.__table__).values(list(rows))
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["event_id"]))
+
+
+def clear_hourly(session: Session) -> None:
+    session.execute(delete(UsageHourly))
+
+
+def calls_as_measures(
+    *,
+    disposition: Disposition | None = Disposition.HOURLY,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Subquery:
+    """Raw call rows as one-call measures (the same arithmetic as the ingest aggregation)."""
+    c = UsageCall.__table__.c
+    stmt = select(
+        c.merchant_id,
+        c.hour_start,
+        literal(METER_DESCRIPTIONS, String()).label("meter"),
+        c.model,
+        c.cache_hit,
+        c.risk_verdict,
+        literal(1, BigInteger()).label("calls"),
+        c.prompt_tokens,
+        c.completion_tokens,
+        func.coalesce(c.cached_tokens, 0).label("cached_tokens"),
+        _flag(c.cached_tokens.is_(None)).label("cached_tokens_unknown_calls"),
+        _flag(c.status == "blocked").label("blocked_calls"),
+        _flag(c.risk_verdict == "review").label("flagged_calls"),
+        _flag(c.status == "failed").label("failed_calls"),
+    )
+    if disposition is not None:
+        stmt = stmt.where(c.disposition == disposition.value)
+    if start is not None:
+        stmt = stmt.where(c.hour_start >= start)
+    if end is not None:
+        stmt = stmt.where(c.hour_start < end)
+    return stmt.subquery("calls")
+
+
+def _flag(condition: Any) -> Any:
+    return case((condition, 1), else_=0)
+
+
+def total(column: Any) -> Any:
+    """SUM that is 0, not NULL, over no rows, and an integer on every dialect."""
+    return cast(func.coalesce(func.sum(column), 0), BigInteger)
+
+
+def hourly_from_calls(session: Session, *, start: datetime, end: datetime) -> int:
+    """Aggregate the raw rows counted hourly in [start, end) into `usage_hourly`.
+
+    One `INSERT … SELECT … GROUP BY`; the target hours must be empty (`clear_hourly`).
+    Returns the raw rows read.
+    """
+    src = calls_as_measures(start=start, end=end)
+    key_cols = [src.c[k] for k in HOURLY_KEY]
+    grouped = select(*key_cols, *[total(src.c[m]) for m in MEASURES]).group_by(*key_cols)
+    session.execute(insert(UsageHourly).from_select([*HOURLY_KEY, *MEASURES], grouped))
+    return int(session.execute(select(total(src.c.calls))).scalar_one())
+
+
+def call_hours(session: Session) -> tuple[datetime, datetime] | None:
+    """The first and last hour that has raw call rows, or None."""
+    first, last = session.execute(
+        select(func.min(UsageCall.hour_start), func.max(UsageCall.hour_start))
+    ).one()
+    if first is None or last is None:
+        return None
+    return as_utc(first), as_utc(last)

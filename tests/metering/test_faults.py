@@ -1,0 +1,110 @@
+"""Fault test: 100k call events flow through Kafka while the metering consumer process is
+SIGKILLed again and again; afterwards the PostgreSQL ledger equals the expected totals."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from liftmeter.runtime import open_runtime
+
+from factories import BASE_TIME, call_event
+from metering_support import add_merchants, expected, ledger, raw_rows
+from support import make_settings
+
+WORKER = Path(__file__).resolve().parent.parent / "workers" / "metering_worker.py"
+TOTAL = 100_000
+KILLS = 12
+
+
+def _start(db_url: str, topic: str, group: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), db_url, "kafka", topic, group],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def _wait_for(condition, *, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.kafka
+def test_sigkilled_metering_consumer_counts_every_call_exactly_once(
+    pg_url: str, kafka_servers: str
+) -> None:
+    rt = open_runtime(make_settings(pg_url, backend="kafka"))
+    merchants = [f"mer_{i}" for i in range(17)]
+    add_merchants(rt.sessions, merchants)
+    topic, group = (
+        f"test.metering.faults.{uuid.uuid4().hex[:8]}",
+        f"metering-{uuid.uuid4().hex[:8]}",
+    )
+    rt.event_log.ensure_topics([topic], partitions=4)
+    events = [
+        call_event(
+            merchants[i % 17],
+            i,
+            occurred_at=BASE_TIME + timedelta(seconds=i * 3),
+            cached_tokens=None if i % 5 == 0 else i % 64,
+            cache_hit=i % 7 == 0,
+            risk_verdict="review" if i % 11 == 0 else "pass",
+        )
+        for i in range(TOTAL)
+    ]
+    wires = [ev.encode() for ev in events]
+    published = threading.Event()
+
+    def produce() -> None:  # the flow continues while consumers die; some rows twice
+        with rt.event_log.producer() as producer:
+            for start in range(0, TOTAL, 2000):
+                for i in range(start, min(start + 2000, TOTAL)):
+                    producer.send(topic, wires[i], events[i].key)
+                    if i % 97 == 0:
+                        producer.send(topic, wires[i], events[i].key)  # outbox re-publish
+                producer.flush()
+                time.sleep(0.05)
+        published.set()
+
+    producer_thread = threading.Thread(target=produce)
+    producer_thread.start()
+    rng = random.Random(7)
+    progress = []
+    for _ in range(KILLS):
+        before = raw_rows(rt.engine)
+        proc = _start(pg_url, topic, group)
+        _wait_for(lambda b=before: raw_rows(rt.engine) > b, timeout_s=60)  # events flow
+        time.sleep(rng.uniform(0.0, 0.4))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        progress.append(raw_rows(rt.engine))
+    producer_thread.join()
+    assert published.is_set()
+    assert progress[-1] < TOTAL, progress  # every kill landed mid-stream
+    assert progress[-1] > progress[0] > 0, progress
+    proc = _start(pg_url, topic, group)
+    try:
+        _wait_for(lambda: raw_rows(rt.engine) >= TOTAL, timeout_s=180)
+        time.sleep(1.0)  # let a straggling duplicate batch land, if any
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert raw_rows(rt.engine) == TOTAL
+    assert ledger(rt.sessions) == expected(events)
+    rt.close()
