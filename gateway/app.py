@@ -156,8 +156,9 @@ async def _close_components(app: FastAPI) -> None:
 
 def _install_routers(app: FastAPI) -> None:
     from gateway.routes import admin, conversions, descriptions, experiments
+    from metering import api as usage
 
-    for module in (descriptions, experiments, conversions, admin):
+    for module in (descriptions, experiments, conversions, usage, admin):
         app.include_router(module.router)
 
 

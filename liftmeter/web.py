@@ -45,7 +45,10 @@ class Principal:
         return bool(self.scopes & {Scope.FINANCE, Scope.ADMIN})
 
     def has(self, scope: Scope) -> bool:
-        return scope in self.scopes or Scope.ADMIN in self.scopes
+        """Admin holds every scope; finance also reads every merchant's usage and invoices."""
+        if scope in self.scopes or Scope.ADMIN in self.scopes:
+            return True
+        return Scope.FINANCE in self.scopes and scope in (Scope.USAGE_READ, Scope.INVOICES_READ)
 
     def merchant_scope(self, requested: str | None = None) -> str | None:
         """The merchant whose data this request may read.

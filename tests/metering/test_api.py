@@ -1,7 +1,7 @@
-"""`GET /v1/usage` through a minimal app that mounts the metering router.
+"""`GET /v1/usage` through the real gateway, with real API keys.
 
-Until the gateway exists, the test app sets `request.state.principal` from a test header;
-the gateway's own tests will cover this route through real API keys.
+Tests name the caller with a short label (`merchant:mer_a`, `finance`, `none:mer_a`);
+`UsageClient` turns it into that caller's real `Authorization` header.
 """
 
 from __future__ import annotations
@@ -10,68 +10,71 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
+import httpx
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from fastapi.testclient import TestClient
 
-from liftmeter.errors import LiftmeterError
-from liftmeter.runtime import Runtime
-from liftmeter.web import Principal, Scope
-from metering.api import router
 from metering.service import record_calls
 
 from factories import BASE_TIME, call_event
+from gateway_harness import Harness, harness_with
+from support import make_settings
 
-STATUS = {"validation_failed": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404}
 DAY = {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
 
 
-def _principal(header: str) -> Principal:
-    kind, _, merchant = header.partition(":")
-    if kind == "finance":
-        return Principal("key_fin", None, frozenset({Scope.FINANCE, Scope.USAGE_READ}))
-    scopes = {Scope.USAGE_READ} if kind == "merchant" else set()
-    return Principal(f"key_{merchant}", merchant, frozenset(scopes))
+class UsageClient:
+    """The gateway's test client, with callers named by label instead of secrets."""
+
+    def __init__(self, gw: Harness):
+        self.gw = gw
+        self.auth: dict[str, dict[str, str]] = {"finance": gw.staff("finance")}
+        for merchant in ("mer_a", "mer_b", "mer_new"):
+            r = gw.client.post(
+                "/v1/merchants", json={"name": merchant, "id": merchant}, headers=gw.admin
+            )
+            assert r.status_code == 201, r.text
+            self.auth[f"merchant:{merchant}"] = self._key(merchant, ["usage:read"])
+        self.auth["none:mer_a"] = self._key("mer_a", ["conversions:write"])
+
+    def _key(self, merchant: str, scopes: list[str]) -> dict[str, str]:
+        body = {"name": "k", "merchant_id": merchant, "scopes": scopes}
+        r = self.gw.client.post("/v1/keys", json=body, headers=self.gw.admin)
+        assert r.status_code == 201, r.text
+        return {"Authorization": f"Bearer {r.json()['secret']}"}
+
+    def get(
+        self, path: str, *, params: Any = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        headers = dict(headers or {})
+        who = headers.pop("x-test-principal", None)
+        if who is not None:
+            headers.update(self.auth[who])
+        return self.gw.client.get(path, params=params, headers=headers)
 
 
 @pytest.fixture
-def client(rt: Runtime) -> Iterator[TestClient]:
-    app = FastAPI()
-    app.state.runtime = rt
-    app.include_router(router)
-
-    @app.middleware("http")
-    async def test_principal(request: Request, call_next):  # type: ignore[no-untyped-def]
-        header = request.headers.get("x-test-principal")
-        if header:
-            request.state.principal = _principal(header)
-        return await call_next(request)
-
-    @app.exception_handler(LiftmeterError)
-    async def errors(_: Request, exc: LiftmeterError) -> JSONResponse:
-        body = {"error": {"code": exc.code, "message": exc.message, "param": exc.param}}
-        return JSONResponse(body, status_code=STATUS.get(exc.code, 500))
-
-    events = [
-        call_event(m, i, occurred_at=BASE_TIME + timedelta(minutes=37 * i), model=f"m{i % 2}")
-        for m in ("mer_a", "mer_b")
-        for i in range(60)
-    ]
-    with rt.sessions.begin() as session:
-        record_calls(session, events)
-    with TestClient(app) as test_client:
-        yield test_client
+def client(db_url: str) -> Iterator[UsageClient]:
+    with harness_with(make_settings(db_url)) as gw:
+        usage = UsageClient(gw)
+        events = [
+            call_event(m, i, occurred_at=BASE_TIME + timedelta(minutes=37 * i), model=f"m{i % 2}")
+            for m in ("mer_a", "mer_b")
+            for i in range(60)
+        ]
+        with gw.runtime.sessions.begin() as session:
+            assert record_calls(session, events) == []
+        yield usage
 
 
-def _get(client: TestClient, who: str, **params: str) -> dict:  # type: ignore[type-arg]
+def _get(client: UsageClient, who: str, **params: str) -> dict:  # type: ignore[type-arg]
     response = client.get("/v1/usage", params=params, headers={"x-test-principal": who})
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
-def test_a_merchant_sees_only_its_own_usage(client: TestClient) -> None:
+def test_a_merchant_sees_only_its_own_usage(client: UsageClient) -> None:
     page = _get(client, "merchant:mer_a", **DAY)
     assert {r["merchant_id"] for r in page["data"]} == {"mer_a"}
     assert sum(r["calls"] for r in page["data"]) == 60
@@ -87,7 +90,7 @@ def test_a_merchant_sees_only_its_own_usage(client: TestClient) -> None:
     assert nobody["data"] == []
 
 
-def test_finance_sees_every_merchant_or_the_one_it_names(client: TestClient) -> None:
+def test_finance_sees_every_merchant_or_the_one_it_names(client: UsageClient) -> None:
     everyone = _get(client, "finance", **DAY, granularity="month")
     assert [(r["merchant_id"], r["calls"]) for r in everyone["data"]] == [
         ("mer_a", 60),
@@ -97,7 +100,7 @@ def test_finance_sees_every_merchant_or_the_one_it_names(client: TestClient) -> 
     assert [r["merchant_id"] for r in one["data"]] == ["mer_b"]
 
 
-def test_missing_key_or_scope_is_refused(client: TestClient) -> None:
+def test_missing_key_or_scope_is_refused(client: UsageClient) -> None:
     assert client.get("/v1/usage", params=DAY).status_code == 401
     no_scope = client.get("/v1/usage", params=DAY, headers={"x-test-principal": "none:mer_a"})
     assert no_scope.status_code == 403
@@ -120,7 +123,7 @@ def test_missing_key_or_scope_is_refused(client: TestClient) -> None:
     ],
 )
 def test_bad_parameters_name_the_parameter(
-    client: TestClient, params: dict[str, str], param: str
+    client: UsageClient, params: dict[str, str], param: str
 ) -> None:
     response = client.get("/v1/usage", params=params, headers={"x-test-principal": "finance"})
     assert response.status_code == 400, response.text
@@ -128,7 +131,7 @@ def test_bad_parameters_name_the_parameter(
 
 
 def test_cursor_pages_cover_every_row_once_and_are_bound_to_their_query(
-    client: TestClient,
+    client: UsageClient,
 ) -> None:
     query = {**DAY, "granularity": "hour", "group_by": "model"}
     full = _get(client, "finance", **query, limit="1000")["data"]
@@ -150,7 +153,7 @@ def test_cursor_pages_cover_every_row_once_and_are_bound_to_their_query(
     assert other_query.status_code == 400
 
 
-def test_csv_export_by_format_or_accept_header(client: TestClient) -> None:
+def test_csv_export_by_format_or_accept_header(client: UsageClient) -> None:
     by_param = client.get(
         "/v1/usage",
         params={**DAY, "format": "csv", "group_by": "model,cache_hit"},
