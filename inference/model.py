@@ -35,7 +35,7 @@ class ModelConfig:
     index_dim: int = 16
     max_seq_len: int = 512
     rope_base: float = 10000.0
-    top_k: int = 32
+    top_k: int = 64
     sink_tokens: int = 2
     local_window: int = 8
     norm_eps: float = 1e-5
