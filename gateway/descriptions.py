@@ -36,6 +36,7 @@ from typing import Any, Final
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from billing.risk.terms import merchant_terms
 from gateway import quota
 from gateway.cache import ResponseCache, cache_key
 from gateway.masking import mask_value
@@ -256,7 +257,8 @@ async def describe(
                 usage=cached["usage"],
             )
         else:
-            result = await _generate(ctx, prompt, max_tokens, body, product)
+            assert principal.merchant_id is not None
+            result = await _generate(ctx, prompt, max_tokens, body, product, principal.merchant_id)
     except BaseException:
         await asyncio.to_thread(_release, ctx.sessions, call_id, reservation)
         raise
@@ -287,12 +289,19 @@ async def describe(
     return outcome
 
 
+def _screen(ctx: CallContext, text: str, product: ProductInput, merchant_id: str) -> Any:
+    with ctx.sessions() as session:
+        terms = merchant_terms(session, merchant_id)
+    return ctx.risk.score(text, category=product.category, merchant_terms=terms)
+
+
 async def _generate(
     ctx: CallContext,
     prompt: str,
     max_tokens: int,
     body: DescriptionRequest,
     product: ProductInput,
+    merchant_id: str,
 ) -> _Generated:
     started = time.perf_counter()
     generated = await ctx.backend.generate(
@@ -305,7 +314,7 @@ async def _generate(
         )
     )
     ctx.metrics.generation.observe(time.perf_counter() - started)
-    verdict = await asyncio.to_thread(ctx.risk.score, generated.text, category=product.category)
+    verdict = await asyncio.to_thread(_screen, ctx, generated.text, product, merchant_id)
     ctx.metrics.verdicts.labels(verdict.verdict).inc()
     prompt_tokens = generated.prompt_tokens or 0
     completion_tokens = generated.completion_tokens or 0

@@ -206,3 +206,12 @@ class DescriptionOut(BaseModel):
     model: str
     cached: bool
     masked: dict[str, int] = Field(description="Personal data masked in the input, by kind.")
+
+
+class RiskTermsIn(Strict):
+    terms: Annotated[list[str], Field(max_length=200, examples=[["Acme", "RivalBrand"]])]
+
+
+class RiskTermsOut(BaseModel):
+    merchant_id: str
+    terms: list[str]

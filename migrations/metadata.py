@@ -12,6 +12,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "gateway.models",
     "attribution.models",
     "metering.models",
+    "billing.risk.terms",
 )
 
 

@@ -7,10 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 from sqlalchemy.orm import Session, sessionmaker
 
+from billing.risk.terms import merchant_terms, replace_terms
 from gateway import keys
 from gateway.models import ApiKey
-from gateway.schemas import KeyCreate, KeyIssued, KeyOut, MerchantCreate, MerchantOut
-from liftmeter.errors import Forbidden
+from gateway.schemas import (
+    KeyCreate,
+    KeyIssued,
+    KeyOut,
+    MerchantCreate,
+    MerchantOut,
+    RiskTermsIn,
+    RiskTermsOut,
+)
+from liftmeter.errors import Forbidden, NotFound
+from liftmeter.models import Merchant
 from liftmeter.web import Principal, Scope, current_principal, db_session, require, sessions
 
 router = APIRouter(prefix="/v1", tags=["admin"])
@@ -64,6 +74,38 @@ def create_key(body: KeyCreate, _: Admin, factory: Sessions) -> KeyIssued:
             tokens_per_minute=body.tokens_per_minute,
         )
         return KeyIssued(**_key_out(issued.key).model_dump(), secret=issued.secret)
+
+
+@router.put(
+    "/merchants/{merchant_id}/risk-terms",
+    response_model=RiskTermsOut,
+    summary="Set a merchant's forbidden terms (competitor marks); outputs naming them are blocked",
+)
+def put_risk_terms(
+    merchant_id: str, body: RiskTermsIn, caller: Caller, factory: Sessions
+) -> RiskTermsOut:
+    if not caller.has(Scope.ADMIN):
+        caller.merchant_scope(merchant_id)  # a merchant may set its own; others are a 404
+        if not caller.has(Scope.DESCRIPTIONS_WRITE):
+            raise Forbidden("this key lacks the 'descriptions:write' scope")
+    with factory.begin() as session:
+        if session.get(Merchant, merchant_id) is None:
+            raise NotFound("no such merchant", param="merchant_id")
+        terms = replace_terms(session, merchant_id, body.terms)
+        return RiskTermsOut(merchant_id=merchant_id, terms=terms)
+
+
+@router.get(
+    "/merchants/{merchant_id}/risk-terms",
+    response_model=RiskTermsOut,
+    summary="A merchant's forbidden terms",
+)
+def get_risk_terms(
+    merchant_id: str, caller: Caller, session: Annotated[Session, Depends(db_session)]
+) -> RiskTermsOut:
+    if not caller.is_staff:
+        caller.merchant_scope(merchant_id)
+    return RiskTermsOut(merchant_id=merchant_id, terms=merchant_terms(session, merchant_id))
 
 
 @router.get("/keys", response_model=list[KeyOut], summary="List keys (a merchant sees its own)")

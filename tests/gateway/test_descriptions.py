@@ -93,18 +93,42 @@ def test_personal_data_never_reaches_the_model(gw) -> None:
 
 
 def test_a_blocked_output_is_not_returned_cached_or_billed(gw) -> None:
-    _, headers = gw.merchant()
-    product = {**PRODUCT, "id": "sku-med", "features": ["cures arthritis and diabetes"]}
-    r = _describe(gw, headers, product=product)
+    mid, headers = gw.merchant()
+    # The merchant forbids naming a product line (a competitor mark, say); the model's
+    # description names the product, so the rule stage blocks it.
+    terms = gw.client.put(
+        f"/v1/merchants/{mid}/risk-terms", json={"terms": ["Trail Pro"]}, headers=headers
+    )
+    assert terms.status_code == 200, terms.text
+    r = _describe(gw, headers)
     assert r.status_code == 200, r.text
     body = r.json()
-    if body["risk"]["verdict"] != "block":
-        pytest.fail(f"expected the medical claim to be blocked: {body}")
+    assert body["risk"]["verdict"] == "block", body
+    assert "competitor_trademark" in body["risk"]["reasons"]
     assert body["text"] is None
     assert body["description_id"] is None
     [event] = _call_events(gw)
     assert event.status == "blocked"
-    assert _describe(gw, headers, product=product).json()["cached"] is False
+    assert _describe(gw, headers).json()["cached"] is False
+
+
+def test_risk_terms_belong_to_their_merchant(gw) -> None:
+    alice_id, alice = gw.merchant("Alice")
+    bob_id, _ = gw.merchant("Bob")
+    url = f"/v1/merchants/{bob_id}/risk-terms"
+    assert gw.client.put(url, json={"terms": ["x1"]}, headers=alice).status_code == 404
+    assert gw.client.get(url, headers=alice).status_code == 404
+    own = gw.client.put(
+        f"/v1/merchants/{alice_id}/risk-terms",
+        json={"terms": ["Rival", "rival ", "Other Co"]},
+        headers=alice,
+    )
+    assert own.json()["terms"] == ["Other Co", "Rival"]
+    bad = gw.client.put(
+        f"/v1/merchants/{alice_id}/risk-terms", json={"terms": ["x"]}, headers=alice
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"]["param"] == "terms"
 
 
 def test_a_repeat_is_a_cache_hit_but_never_across_merchants(gw) -> None:
