@@ -41,11 +41,17 @@ class SamplingParams:
             raise ValueError("top_p must be in (0, 1]")
 
 
+# Below this, dividing fp32 logits overflows to inf (NaN after softmax); it is greedy anyway.
+MIN_TEMPERATURE = 1e-3
+
+
 def sample_token(logits: Tensor, params: SamplingParams, generator: torch.Generator) -> int:
     """One token id from `logits` `[vocab]` with temperature and nucleus (top-p) filtering."""
-    if params.temperature == 0.0:
+    if params.temperature < MIN_TEMPERATURE:
         return int(logits.argmax())
     probs = (logits.float() / params.temperature).softmax(-1)
+    if not bool(torch.isfinite(probs).all()):  # e.g. every token masked by the number guard
+        return int(logits.argmax())
     if params.top_p < 1.0:
         sorted_probs, order = probs.sort(descending=True)
         outside = sorted_probs.cumsum(-1) - sorted_probs >= params.top_p

@@ -76,3 +76,16 @@ def test_prompt_beyond_the_context_window_is_rejected(engine: GenerationEngine) 
     with pytest.raises(InvalidGenerationRequest) as info:
         asyncio.run(engine.generate("hi", SamplingParams(max_tokens=engine.context_window)))
     assert info.value.param == "max_tokens"
+
+
+def test_tiny_temperatures_and_fully_masked_logits_never_produce_nan() -> None:
+    import torch
+
+    from inference.sampling import SamplingParams, sample_token
+
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.tensor([1.0, 3.0, 2.0])
+    for temperature in (5e-324, 1e-30, 1e-4):
+        assert sample_token(logits, SamplingParams(temperature=temperature), generator) == 1
+    masked = torch.full((3,), -torch.inf)
+    assert sample_token(masked, SamplingParams(temperature=0.7), generator) in (0, 1, 2)
