@@ -32,7 +32,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from inference.attention import dense_attention_reference, sparse_attention
 torch.set_num_threads(2)
 method = sys.argv[1]
-n, top_k, heads, kv_heads, dim, index_dim, steps = map(int, sys.argv[2:9])
+n, top_k, heads, kv_heads, dim, index_dim, steps, run_prefill = map(int, sys.argv[2:10])
 g = torch.Generator().manual_seed(0)
 q = torch.randn(1, heads, n, dim, generator=g); k = torch.randn(1, kv_heads, n, dim, generator=g)
 v = torch.randn(1, kv_heads, n, dim, generator=g)
@@ -51,7 +51,9 @@ def decode():
     with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
         return F.scaled_dot_product_attention(q[:, :, -1:], k, v, enable_gqa=gqa)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter(); prefill(); prefill_s = time.perf_counter() - start
+start = time.perf_counter()
+if run_prefill: prefill()
+prefill_s = time.perf_counter() - start
 peak_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
 decode_ms = None
 if method != "naive":
@@ -107,7 +109,7 @@ def attention_table(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
     for n in args.sizes:
         cases = [("sdpa", 0)] + [("sparse", k) for k in args.ks]
-        if naive_bytes(n, args.heads) <= NAIVE_LIMIT_BYTES:
+        if naive_bytes(n, args.heads) <= NAIVE_LIMIT_BYTES and not args.decode_only:
             cases.insert(0, ("naive", 0))
         for method, top_k in cases:
             rows.append(run_case(method, n, top_k, args))
@@ -169,10 +171,14 @@ def print_attention(rows: list[Row], heads: int) -> None:
         ratio = "-"
         if row.decode_ms is not None and sdpa.decode_ms is not None:
             ratio = f"{sdpa.decode_ms / row.decode_ms:.1f}x"
+        prefill = "-"
+        if row.prefill_s > 0:
+            prefill = f"{row.prefill_s:.3f} | {sdpa.prefill_s / row.prefill_s:.2f}x"
+        else:
+            prefill = "- | -"
         print(
-            f"| {row.n} | {row.method} | {row.top_k or '-'} | {row.prefill_s:.3f} | "
-            f"{sdpa.prefill_s / row.prefill_s:.2f}x | {row.peak_mib:.0f} | {saving} | "
-            f"{decode} | {ratio} |"
+            f"| {row.n} | {row.method} | {row.top_k or '-'} | {prefill} | "
+            f"{row.peak_mib:.0f} | {saving} | {decode} | {ratio} |"
         )
 
 
@@ -191,6 +197,7 @@ def main() -> None:
     parser.add_argument("--index-dim", type=int, default=16)
     parser.add_argument("--decode-steps", type=int, default=20)
     parser.add_argument("--cosine-length", type=int, default=512)
+    parser.add_argument("--decode-only", action="store_true", help="skip prefill (fast)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
     if args.long:
