@@ -53,7 +53,7 @@ def decode():
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 if run_prefill: prefill()
-prefill_s = time.perf_counter() - start
+prefill_s = time.perf_counter() - start if run_prefill else 0.0
 peak_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
 decode_ms = None
 if method != "naive":
