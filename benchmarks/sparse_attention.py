@@ -32,7 +32,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from inference.attention import dense_attention_reference, sparse_attention
 torch.set_num_threads(2)
 method = sys.argv[1]
-n, top_k, heads, kv_heads, dim, index_dim, steps = map(int, sys.argv[2:9])
+n, top_k, heads, kv_heads, dim, index_dim, steps, run_prefill = map(int, sys.argv[2:10])
 g = torch.Generator().manual_seed(0)
 q = torch.randn(1, heads, n, dim, generator=g); k = torch.randn(1, kv_heads, n, dim, generator=g)
 v = torch.randn(1, kv_heads, n, dim, generator=g)
@@ -51,7 +51,9 @@ def decode():
     with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
         return F.scaled_dot_product_attention(q[:, :, -1:], k, v, enable_gqa=gqa)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter(); prefill(); prefill_s = time.perf_counter() - start
+start = time.perf_counter()
+if run_prefill: prefill()
+prefill_s = time.perf_counter() - start if run_prefill else 0.0
 peak_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
 decode_ms = None
 if method != "naive":
@@ -86,6 +88,7 @@ def run_case(method: str, n: int, top_k: int, args: argparse.Namespace) -> Row:
         args.head_dim,
         args.index_dim,
         args.decode_steps,
+        int(not args.decode_only),
     ]
     result = subprocess.run(
         [sys.executable, "-c", _CASE, *map(str, argv)],
@@ -107,7 +110,7 @@ def attention_table(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
     for n in args.sizes:
         cases = [("sdpa", 0)] + [("sparse", k) for k in args.ks]
-        if naive_bytes(n, args.heads) <= NAIVE_LIMIT_BYTES:
+        if naive_bytes(n, args.heads) <= NAIVE_LIMIT_BYTES and not args.decode_only:
             cases.insert(0, ("naive", 0))
         for method, top_k in cases:
             rows.append(run_case(method, n, top_k, args))
@@ -115,8 +118,13 @@ def attention_table(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
-def model_cosine(ks: list[int], length: int) -> list[dict[str, float]]:
-    """Mean/min per-position cosine of sparse vs dense layer outputs on the trained model."""
+def model_cosine(ks: list[int], examples: int) -> list[dict[str, float]]:
+    """Cosine of sparse vs dense layer outputs on the trained model, per held-out example.
+
+    Each example is one prompt + description at its natural length (the model's training
+    distribution). `mean`/`min` are over every (layer, head, position); `sparse_mean` only
+    over positions that have more causal keys than `k` (where selection changes anything).
+    """
     import torch
     import torch.nn.functional as F  # noqa: N812
 
@@ -125,32 +133,44 @@ def model_cosine(ks: list[int], length: int) -> list[dict[str, float]]:
     from inference.corpus import build_examples
 
     checkpoint = load_checkpoint()
-    ids: list[int] = []
-    for example in build_examples(64, seed=4242, held_out=True):
-        ids += checkpoint.tokenizer.encode(example.prompt + example.completion)
-    tokens = torch.tensor([ids[:length]])
-    layers = checkpoint.model.attention_inputs(tokens)
+    config = checkpoint.model.config
+    captured = [
+        checkpoint.model.attention_inputs(
+            torch.tensor([checkpoint.tokenizer.encode(ex.prompt + ex.completion)])
+        )
+        for ex in build_examples(examples, seed=4242, held_out=True)
+    ]
     rows = []
     for top_k in ks:
-        cosines = []
-        for layer in layers:
-            dense = F.scaled_dot_product_attention(
-                layer["q"], layer["k"], layer["v"], is_causal=True, enable_gqa=True
-            )
-            sparse = sparse_attention(
-                layer["q"],
-                layer["k"],
-                layer["v"],
-                top_k=top_k,
-                index_q=layer["index_q"],
-                index_k=layer["index_k"],
-                index_weights=layer["index_weights"],
-                sink_tokens=checkpoint.model.config.sink_tokens,
-                local_window=checkpoint.model.config.local_window,
-            )
-            cosines.append(F.cosine_similarity(sparse, dense, dim=-1).flatten())
-        every = torch.cat(cosines)
-        rows.append({"top_k": top_k, "mean": float(every.mean()), "min": float(every.min())})
+        every, beyond = [], []
+        for layers in captured:
+            for layer in layers:
+                dense = F.scaled_dot_product_attention(
+                    layer["q"], layer["k"], layer["v"], is_causal=True, enable_gqa=True
+                )
+                sparse = sparse_attention(
+                    layer["q"],
+                    layer["k"],
+                    layer["v"],
+                    top_k=top_k,
+                    index_q=layer["index_q"],
+                    index_k=layer["index_k"],
+                    index_weights=layer["index_weights"],
+                    sink_tokens=config.sink_tokens,
+                    local_window=config.local_window,
+                )
+                cosine = F.cosine_similarity(sparse, dense, dim=-1)  # [1, heads, seq]
+                every.append(cosine.flatten())
+                beyond.append(cosine[..., top_k:].flatten())
+        all_cos, sparse_cos = torch.cat(every), torch.cat(beyond)
+        rows.append(
+            {
+                "top_k": top_k,
+                "mean": float(all_cos.mean()),
+                "min": float(all_cos.min()),
+                "sparse_mean": float(sparse_cos.mean()) if sparse_cos.numel() else 1.0,
+            }
+        )
     return rows
 
 
@@ -169,10 +189,14 @@ def print_attention(rows: list[Row], heads: int) -> None:
         ratio = "-"
         if row.decode_ms is not None and sdpa.decode_ms is not None:
             ratio = f"{sdpa.decode_ms / row.decode_ms:.1f}x"
+        prefill = "-"
+        if row.prefill_s > 0:
+            prefill = f"{row.prefill_s:.3f} | {sdpa.prefill_s / row.prefill_s:.2f}x"
+        else:
+            prefill = "- | -"
         print(
-            f"| {row.n} | {row.method} | {row.top_k or '-'} | {row.prefill_s:.3f} | "
-            f"{sdpa.prefill_s / row.prefill_s:.2f}x | {row.peak_mib:.0f} | {saving} | "
-            f"{decode} | {ratio} |"
+            f"| {row.n} | {row.method} | {row.top_k or '-'} | {prefill} | "
+            f"{row.peak_mib:.0f} | {saving} | {decode} | {ratio} |"
         )
 
 
@@ -190,7 +214,8 @@ def main() -> None:
     parser.add_argument("--head-dim", type=int, default=64)
     parser.add_argument("--index-dim", type=int, default=16)
     parser.add_argument("--decode-steps", type=int, default=20)
-    parser.add_argument("--cosine-length", type=int, default=512)
+    parser.add_argument("--cosine-examples", type=int, default=64)
+    parser.add_argument("--decode-only", action="store_true", help="skip prefill (fast)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
     if args.long:
@@ -202,11 +227,16 @@ def main() -> None:
     from inference.checkpoint import load_checkpoint
 
     default_k = load_checkpoint().model.config.top_k
-    cosine = model_cosine(sorted({8, 16, default_k, 64, 128}), args.cosine_length)
-    print(f"Trained-model cosine, sparse vs dense, N={args.cosine_length} (default k={default_k})")
-    print("| k | mean cosine | min cosine |\n|---|---|---|")
+    cosine = model_cosine(sorted({16, 32, 48, default_k, 96}), args.cosine_examples)
+    print(
+        f"Trained-model attention output cosine, sparse vs dense, {args.cosine_examples} "
+        f"held-out examples (default k={default_k})"
+    )
+    print("| k | mean cosine | min cosine | mean where sparse (pos >= k) |\n|---|---|---|---|")
     for row in cosine:
-        print(f"| {row['top_k']} | {row['mean']:.4f} | {row['min']:.4f} |")
+        print(
+            f"| {row['top_k']} | {row['mean']:.4f} | {row['min']:.4f} | {row['sparse_mean']:.4f} |"
+        )
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
     if args.json:
         args.json.write_text(

@@ -30,6 +30,7 @@ is exactly dense causal attention.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -73,7 +74,7 @@ def sparse_attention(
     for start in range(0, n_queries, block_size):
         stop = min(start + block_size, n_queries)
         q_pos = lengths[:, None] - n_queries + torch.arange(start, stop, device=q.device)
-        selected, dense = _select(
+        selection = _select(
             q[:, :, start:stop],
             k,
             q_pos=q_pos,
@@ -86,38 +87,50 @@ def sparse_attention(
             sink_tokens=sink_tokens,
             local_window=local_window,
         )
-        out[:, :, start:stop] = _attend_selected(
-            q[:, :, start:stop], k, v, selected, dense=dense, scale=scale
-        )
+        out[:, :, start:stop] = _attend_selected(q[:, :, start:stop], k, v, selection, scale)
     return out
 
 
+class _Selection(NamedTuple):
+    visible: Tensor
+    indices: Tensor | None
+    valid: Tensor | None
+
+
 def _attend_selected(
-    q: Tensor, k: Tensor, v: Tensor, selected: Tensor, *, dense: bool, scale: float
+    q: Tensor, k: Tensor, v: Tensor, selection: _Selection, scale: float
 ) -> Tensor:
     """Attend each query to its selected keys; the dense case runs as one batched SDPA."""
-    span = selected.shape[-1]
     gqa = q.shape[1] != k.shape[1]
-    if dense:
+    if selection.indices is None or selection.valid is None:
+        span = selection.visible.shape[-1]
         return F.scaled_dot_product_attention(
-            q, k[:, :, :span], v[:, :, :span], attn_mask=selected, scale=scale, enable_gqa=gqa
+            q,
+            k[:, :, :span],
+            v[:, :, :span],
+            attn_mask=selection.visible,
+            scale=scale,
+            enable_gqa=gqa,
         )
-    if q.shape[2] == 1 and selected.shape[1] == 1:
-        return _attend_decode(q, k, v, selected, scale)
+    if q.shape[2] == 1 and selection.indices.shape[1] == 1:
+        return _attend_decode(q, k, v, selection.indices, selection.valid, scale)
+    shape = (*selection.indices.shape[:-1], selection.visible.shape[-1])
+    selected = torch.zeros(shape, dtype=torch.bool, device=q.device)
+    selected.scatter_(-1, selection.indices, selection.valid)
     return _attend_gathered(q, k, v, selected, scale)
 
 
-def _attend_decode(q: Tensor, k: Tensor, v: Tensor, selected: Tensor, scale: float) -> Tensor:
+def _attend_decode(
+    q: Tensor, k: Tensor, v: Tensor, indices: Tensor, valid: Tensor, scale: float
+) -> Tensor:
     """One query per row with a head-shared selection: one batched gather, one SDPA."""
-    count = int(selected.sum(-1).max().item())
-    valid, index = selected.to(q.dtype).topk(count, dim=-1)  # selected keys first
-    index = index[:, 0, 0]  # [batch, count]
+    index = indices[:, 0, 0]  # [batch, top_k]
     gather = index[:, None, :, None].expand(-1, k.shape[1], -1, k.shape[-1])
     return F.scaled_dot_product_attention(
         q,
         k.gather(2, gather),
         v.gather(2, gather),
-        attn_mask=valid.bool(),
+        attn_mask=valid,
         scale=scale,
         enable_gqa=q.shape[1] != k.shape[1],
     )
@@ -153,10 +166,12 @@ def _select(
     index_weights: Tensor | None,
     sink_tokens: int,
     local_window: int,
-) -> tuple[Tensor, bool]:
-    """Boolean `[batch, sel_heads, chunk, span]` selection, and whether it is all visible keys.
+) -> _Selection:
+    """The keys each query of the chunk attends to.
 
-    sel_heads is 1 for the indexer (and for the dense case), heads for exact scores.
+    Either every visible key (`indices` is None; `visible` is `[batch, 1, chunk, span]`), or
+    `indices`/`valid` `[batch, sel_heads, chunk, top_k]`, where sel_heads is 1 for the indexer
+    and heads for exact scores.
 
     `span` is the number of leading keys any query of the chunk may see, so a chunk early in
     a long sequence never touches the keys after it.
@@ -169,7 +184,7 @@ def _select(
         visible = visible & (key_pos[None, None, :] <= q_pos[:, :, None])
     visible = visible[:, None]  # [batch, 1, chunk, span]
     if int(visible.sum(-1).max().item()) <= top_k:
-        return visible, True
+        return _Selection(visible, None, None)
     if index_q is not None and index_k is not None:
         scores = _indexer_scores(index_q, index_k[:, :span], index_weights)
     else:
@@ -184,10 +199,8 @@ def _select(
     # non-zero score).
     scores = scores + key_pos.to(scores.dtype) * _TIE_BREAK
     scores = scores.masked_fill(forced[:, None], torch.inf).masked_fill(~visible, -torch.inf)
-    values, indices = scores.topk(min(top_k, span), dim=-1)
-    selected = torch.zeros_like(scores, dtype=torch.bool)
-    selected.scatter_(-1, indices, values > -torch.inf)
-    return selected, False
+    values, indices = scores.topk(min(top_k, span), dim=-1, sorted=False)
+    return _Selection(visible, indices, values > -torch.inf)
 
 
 def _indexer_scores(index_q: Tensor, index_k: Tensor, index_weights: Tensor | None) -> Tensor:

@@ -4,7 +4,7 @@ The export is the *dense* model: same weights, `LlamaForCausalLM` names, tied em
 rotary with `rope_theta`, and the tokenizer with `<|end|>` as end of sequence. The indexer
 is dropped, because vLLM's Llama runs dense attention; serving the top-k selection inside
 vLLM needs an out-of-tree model plus a custom sparse attention backend. For prompts within
-the model's sparse budget (`top_k`, default 32 tokens) the two are identical; beyond it, the
+the model's sparse budget (`top_k`, default 64 tokens) the two are identical; beyond it, the
 dense export attends to more keys than the embedded engine does.
 """
 
