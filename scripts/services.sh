@@ -40,7 +40,8 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 postgres_up() {
   [ -n "$(pg_bin)" ] || apt_install postgresql
   local bin; bin=$(pg_bin)
-  if as_pg "$bin/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+  if as_pg "$bin/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1 \
+     || "$bin/pg_isready" -h 127.0.0.1 -p "$PG_PORT" -q; then
     log "postgres already running on 127.0.0.1:$PG_PORT"; return
   fi
   mkdir -p "$STATE"
@@ -113,8 +114,12 @@ log.retention.hours=-1
 CONF
 }
 
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 kafka_up() {
-  if kafka_running; then log "kafka already running on 127.0.0.1:$KAFKA_PORT"; return; fi
+  if kafka_running || port_open "$KAFKA_PORT"; then
+    log "kafka already running on 127.0.0.1:$KAFKA_PORT"; return
+  fi
   command -v java >/dev/null || apt_install openjdk-17-jre-headless
   kafka_jars
   kafka_config
@@ -155,7 +160,9 @@ status() {
   if [ -n "$bin" ] && "$bin/pg_isready" -h 127.0.0.1 -p "$PG_PORT" -q; then
     echo "postgres: up (postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres)"
   else echo "postgres: down"; fi
-  if kafka_running; then echo "kafka: up (127.0.0.1:$KAFKA_PORT, pid $(kafka_pid))"; else echo "kafka: down"; fi
+  if kafka_running; then echo "kafka: up (127.0.0.1:$KAFKA_PORT, pid $(kafka_pid))"
+  elif port_open "$KAFKA_PORT"; then echo "kafka: up (127.0.0.1:$KAFKA_PORT, not started here)"
+  else echo "kafka: down"; fi
 }
 
 action=${1:-status}; what=${2:-all}
