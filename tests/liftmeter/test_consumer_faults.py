@@ -4,40 +4,17 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 from liftmeter.runtime import open_runtime
 
 from factories import call_event
+from faults import start_worker, wait_for
 from support import make_settings
 from tally import create_tally, publish, row_count
-
-WORKER = Path(__file__).resolve().parent.parent / "workers" / "tally_worker.py"
-
-
-def _start(db_url: str, backend: str, topic: str, group: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(WORKER), db_url, backend, topic, group],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"
-    return proc
-
-
-def _wait_for(condition, *, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("backend", ["kafka", "embedded"])
@@ -56,8 +33,8 @@ def test_sigkilled_consumer_loses_nothing_and_counts_nothing_twice(
     progress = []
     for _ in range(10):
         before = row_count(rt.engine)[1]
-        proc = _start(pg_url, backend, topic, group)
-        _wait_for(lambda b=before: row_count(rt.engine)[1] > b, timeout_s=60)  # events flow
+        proc = start_worker("tally_worker.py", pg_url, backend, topic, group)
+        wait_for(lambda b=before: row_count(rt.engine)[1] > b, timeout_s=60)  # events flow
         time.sleep(rng.uniform(0.0, 0.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -65,7 +42,7 @@ def test_sigkilled_consumer_loses_nothing_and_counts_nothing_twice(
     # Every kill landed mid-stream, and the consumers made progress between kills.
     assert progress[-1] < total, progress
     assert progress[-1] > progress[0] > 0, progress
-    proc = _start(pg_url, backend, topic, group)
+    proc = start_worker("tally_worker.py", pg_url, backend, topic, group)
     deadline = time.monotonic() + 180
     try:
         while time.monotonic() < deadline and row_count(rt.engine)[1] < total:

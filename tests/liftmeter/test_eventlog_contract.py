@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from liftmeter.errors import EventLogUnavailable
-from liftmeter.eventlog import Consumer, Record, TopicPartition
 from liftmeter.models import DeadLetter, ProcessedEvent
 from liftmeter.outbox import OutboxRelay, enqueue_events, pending_count
 from liftmeter.runtime import Runtime, open_runtime
 
 from factories import call_event
+from faults import CrashOnCommit
 from support import make_settings, services
 from tally import (
     TallyHandler,
@@ -86,22 +86,6 @@ def test_events_of_one_key_are_delivered_in_order(stack: Stack) -> None:
     for m in range(5):
         seqs = [int(call.rsplit("_", 1)[1]) for mid, call in rows if mid == f"mer_{m}"]
         assert seqs == sorted(seqs) == list(range(120))
-
-
-class CrashOnCommit(Consumer):
-    """A real consumer whose process 'dies' after the DB commit, before the offset commit."""
-
-    def __init__(self, inner: Consumer):
-        self.inner = inner
-
-    def poll(self, *, max_records: int, timeout_ms: int) -> list[Record]:
-        return self.inner.poll(max_records=max_records, timeout_ms=timeout_ms)
-
-    def commit(self, offsets: dict[TopicPartition, int]) -> None:  # type: ignore[override]
-        raise SystemExit("killed between the database commit and the offset commit")
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_redelivery_after_a_crash_before_the_offset_commit_counts_once(stack: Stack) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from liftmeter.consumer import ConsumerRunner
-from liftmeter.eventlog import Consumer, Record, TopicPartition
+from liftmeter.eventlog import Consumer
 from liftmeter.models import DeadLetter
 from liftmeter.runtime import Runtime, open_runtime
 from metering.consumer import MeteringHandler, run_consumer
@@ -25,6 +25,7 @@ from metering.models import UsageHourly
 from metering.replay import reconcile
 
 from factories import call_event
+from faults import CrashOnCommit
 from metering_support import add_merchants, expected, hourly_snapshot, ledger, raw_rows
 from support import PG_ADMIN_URL, make_settings
 from tally import consume_until, publish
@@ -93,22 +94,6 @@ def test_duplicates_within_and_across_batches_count_once(stack: Stack) -> None:
     stack.consume(_group(), messages=len(wire), max_records=250)
     assert ledger(stack.rt.sessions) == expected(events)
     assert raw_rows(stack.rt.engine) == len(events)
-
-
-class CrashOnCommit(Consumer):
-    """A real consumer whose process dies after the DB commit, before the offset commit."""
-
-    def __init__(self, inner: Consumer):
-        self.inner = inner
-
-    def poll(self, *, max_records: int, timeout_ms: int) -> list[Record]:
-        return self.inner.poll(max_records=max_records, timeout_ms=timeout_ms)
-
-    def commit(self, offsets: dict[TopicPartition, int]) -> None:  # type: ignore[override]
-        raise SystemExit("killed between the database commit and the offset commit")
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_redelivery_after_a_crash_before_the_offset_commit_leaves_totals_unchanged(

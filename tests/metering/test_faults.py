@@ -5,44 +5,22 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from liftmeter.runtime import open_runtime
 
 from factories import BASE_TIME, call_event
+from faults import start_worker, wait_for
 from metering_support import add_merchants, expected, ledger, raw_rows
 from support import make_settings
 
-WORKER = Path(__file__).resolve().parent.parent / "workers" / "metering_worker.py"
 TOTAL = 100_000
 KILLS = 12
-
-
-def _start(db_url: str, topic: str, group: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(WORKER), db_url, "kafka", topic, group],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"
-    return proc
-
-
-def _wait_for(condition, *, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 @pytest.mark.kafka
@@ -88,8 +66,8 @@ def test_sigkilled_metering_consumer_counts_every_call_exactly_once(
     progress = []
     for _ in range(KILLS):
         before = raw_rows(rt.engine)
-        proc = _start(pg_url, topic, group)
-        _wait_for(lambda b=before: raw_rows(rt.engine) > b, timeout_s=60)  # events flow
+        proc = start_worker("metering_worker.py", pg_url, "kafka", topic, group)
+        wait_for(lambda b=before: raw_rows(rt.engine) > b, timeout_s=60)  # events flow
         time.sleep(rng.uniform(0.0, 0.4))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -98,9 +76,9 @@ def test_sigkilled_metering_consumer_counts_every_call_exactly_once(
     assert published.is_set()
     assert progress[-1] < TOTAL, progress  # every kill landed mid-stream
     assert progress[-1] > progress[0] > 0, progress
-    proc = _start(pg_url, topic, group)
+    proc = start_worker("metering_worker.py", pg_url, "kafka", topic, group)
     try:
-        _wait_for(lambda: raw_rows(rt.engine) >= TOTAL, timeout_s=180)
+        wait_for(lambda: raw_rows(rt.engine) >= TOTAL, timeout_s=180)
         time.sleep(1.0)  # let a straggling duplicate batch land, if any
     finally:
         proc.terminate()
