@@ -10,8 +10,13 @@ direct percentile at the same concurrency. Sustained throughput is the completed
 per second at each level with zero errors. Everything shares the same 2 cores, so the
 numbers are an upper bound on overhead.
 
+With `--litellm PATH` (the `litellm` executable of a separate virtualenv with
+`litellm[proxy]`), LiteLLM's proxy runs against the same upstream in the same run and its
+added latency on `/v1/chat/completions` is printed beside liftmeter's.
+
 usage: python benchmarks/gateway_overhead.py [--requests 300] [--concurrency 1,8,32]
                                              [--latency-ms 50] [--database-url URL]
+                                             [--litellm /path/to/venv/bin/litellm]
 """
 
 from __future__ import annotations
@@ -123,6 +128,7 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--litellm", default=None, help="litellm executable (optional)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     tmp = tempfile.mkdtemp(prefix="lm-bench-")
@@ -166,15 +172,81 @@ def main() -> None:
             env=env,
         ),
     ]
+    litellm_port = free_port() if args.litellm else None
+    if args.litellm:
+        procs.append(start_litellm(args.litellm, litellm_port, up_port, tmp))
     try:
         wait_http(f"http://127.0.0.1:{up_port}/health")
         wait_http(f"http://127.0.0.1:{gw_port}/healthz")
         results = measure(args, levels, up_port, gw_port, secret)
+        if litellm_port is not None:
+            wait_http(f"http://127.0.0.1:{litellm_port}/health/liveliness", timeout_s=180)
+            measure_litellm(args, levels, up_port, litellm_port, results)
     finally:
         for p in procs:
             p.terminate()
             p.wait(timeout=20)
     report(results, args)
+
+
+def start_litellm(executable: str, port: int, up_port: int, tmp: str) -> subprocess.Popen[bytes]:
+    config = Path(tmp) / "litellm.yaml"
+    config.write_text(
+        "model_list:\n  - model_name: bench-model\n    litellm_params:\n"
+        f"      model: openai/bench-model\n      api_base: http://127.0.0.1:{up_port}/v1\n"
+        "      api_key: none\n"
+    )
+    env = {**os.environ, "LITELLM_LOG": "ERROR"}
+    return subprocess.Popen(
+        [
+            executable,
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--num_workers",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def measure_litellm(
+    args: argparse.Namespace,
+    levels: list[int],
+    up_port: int,
+    litellm_port: int,
+    results: list[dict[str, float]],
+) -> None:
+    """Chat completions direct and through LiteLLM's proxy, at the same levels."""
+    body = {
+        "model": "bench-model",
+        "max_tokens": 160,
+        "messages": [
+            {"role": "user", "content": build_prompt(ProductInput.model_validate(product(0)))}
+        ],
+    }
+    bodies = [body] * args.requests
+    for row, c in zip(results, levels, strict=True):
+        d_lat, _, _ = asyncio.run(
+            run_load(f"http://127.0.0.1:{up_port}/v1/chat/completions", bodies, {}, c)
+        )
+        l_lat, l_err, l_rps = asyncio.run(
+            run_load(
+                f"http://127.0.0.1:{litellm_port}/v1/chat/completions",
+                bodies,
+                {"Authorization": "Bearer none"},
+                c,
+            )
+        )
+        row["litellm_rps"] = l_rps
+        row["errors_litellm"] = l_err
+        for q in (50, 95, 99):
+            row[f"litellm_added_p{q}"] = pct(l_lat, q) - pct(d_lat, q)
 
 
 def measure(
@@ -242,6 +314,27 @@ def report(results: list[dict[str, float]], args: argparse.Namespace) -> None:
             str(int(r["errors"])),
         )
     console.print(table)
+    if results and "litellm_rps" in results[0]:
+        side = Table(title="added latency: liftmeter vs LiteLLM proxy (same upstream, same run)")
+        for col in (
+            "concurrency",
+            "liftmeter added p50/p95/p99 ms",
+            "LiteLLM added p50/p95/p99 ms",
+            "liftmeter req/s",
+            "LiteLLM req/s",
+            "LiteLLM errors",
+        ):
+            side.add_column(col, justify="right")
+        for r in results:
+            side.add_row(
+                str(r["concurrency"]),
+                "/".join(f"{r[f'gateway_p{q}'] - r[f'direct_p{q}']:.1f}" for q in (50, 95, 99)),
+                "/".join(f"{r[f'litellm_added_p{q}']:.1f}" for q in (50, 95, 99)),
+                f"{r['gateway_rps']:.0f}",
+                f"{r['litellm_rps']:.0f}",
+                str(int(r["errors_litellm"])),
+            )
+        console.print(side)
     out = ROOT / "var" / "benchmarks"
     out.mkdir(parents=True, exist_ok=True)
     (out / "gateway_overhead.json").write_text(json.dumps(results, indent=2))

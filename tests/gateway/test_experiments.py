@@ -119,6 +119,12 @@ def test_scopes_guard_writes_and_reads(gw) -> None:
     reader = {"Authorization": f"Bearer {r.json()['secret']}"}
     assert _create(gw, reader).status_code == 403
     assert gw.client.get("/v1/experiments", headers=reader).status_code == 200
-    finance = gw.staff("finance")
-    assert gw.client.get("/v1/experiments", headers=finance).status_code == 403
+    finance = gw.staff("finance")  # finance reads every merchant's experiments, writes none
+    assert _create(gw, gw.admin).status_code == 403
+    created = _create(gw, gw.merchant("Other")[1])
+    assert created.status_code == 201, created.text
+    listed = gw.client.get("/v1/experiments", headers=finance)
+    assert listed.status_code == 200
+    assert [e["id"] for e in listed.json()] == [created.json()["id"]]
+    assert _create(gw, finance).status_code == 403
     assert _create(gw, gw.admin).status_code == 403
