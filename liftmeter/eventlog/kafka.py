@@ -10,6 +10,7 @@ assigned by the group coordinator, so more consumers in a group split the work.
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -149,8 +150,28 @@ class KafkaEventLog(EventLog):
             ) from None
 
     def check(self) -> None:
+        self._check_reachable()
         admin = self._admin()
         admin.close()
+
+    def _check_reachable(self) -> None:
+        """Fail fast when no bootstrap server accepts a TCP connection."""
+        errors = []
+        for server in _servers(self._settings):
+            host, _, port = server.rpartition(":")
+            try:
+                socket.create_connection(
+                    (host.strip("[]") or "127.0.0.1", int(port)),
+                    timeout=self._settings.connect_timeout_s,
+                ).close()
+                return
+            except (OSError, ValueError) as exc:
+                errors.append(f"{server}: {exc}")
+        raise ConfigurationError(
+            f"no Kafka broker reachable at {self._settings.bootstrap_servers} "
+            f"({'; '.join(errors)})",
+            param=SETTING,
+        )
 
     def ensure_topics(self, topics: Iterable[str], *, partitions: int | None = None) -> None:
         admin = self._admin()
