@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -47,6 +48,7 @@ from liftmeter.db import build_engine, session_factory  # noqa: E402
 from liftmeter.settings import DatabaseSettings  # noqa: E402
 
 console = Console(width=150)
+LITELLM_KEY = "sk-" + secrets.token_hex(24)
 
 
 def free_port() -> int:
@@ -196,7 +198,7 @@ def start_litellm(executable: str, port: int, up_port: int, tmp: str) -> subproc
         f"      model: openai/bench-model\n      api_base: http://127.0.0.1:{up_port}/v1\n"
         "      api_key: none\n"
     )
-    env = {**os.environ, "LITELLM_LOG": "ERROR"}
+    env = {**os.environ, "LITELLM_LOG": "ERROR", "LITELLM_MASTER_KEY": LITELLM_KEY}
     return subprocess.Popen(
         [
             executable,
@@ -239,7 +241,7 @@ def measure_litellm(
             run_load(
                 f"http://127.0.0.1:{litellm_port}/v1/chat/completions",
                 bodies,
-                {"Authorization": "Bearer none"},
+                {"Authorization": f"Bearer {LITELLM_KEY}"},
                 c,
             )
         )
