@@ -143,37 +143,21 @@ def phase_bulk(args: argparse.Namespace) -> dict[str, Any]:
             group_id=group,
             handler=MeteringHandler(),
             max_records=args.batch,
-            timeout_ms=500,
+            timeout_ms=100,  # `run` below returns at the first empty poll, which is timed
+            overlap_poll=True,  # as `metering.consumer.run_consumer` on PostgreSQL
         )
-        while applied < args.count:
+        while started is None:  # the group join is not timed
             outcome = runner.run_once()
-            if outcome.polled and started is None:
+            if outcome.polled:
                 started = time.perf_counter()
             applied += outcome.applied
+        while applied < args.count:
+            applied += runner.run(idle_polls_before_exit=1).applied
     elapsed = time.perf_counter() - (started or time.perf_counter())
     with sessions() as session:
         calls = int(session.execute(select(func.sum(UsageHourly.calls))).scalar_one() or 0)
     engine.dispose()
     return {"events": applied, "seconds": elapsed, "ledger_calls": calls}
-
-
-def fast_claim_event_ids(session: Any, group_id: str, event_ids: Any) -> set[uuid.UUID]:
-    """The claim the report proposes for the kernel: the same INSERT … ON CONFLICT DO
-    NOTHING RETURNING on processed_events, with the ids as one uuid[] parameter instead of
-    a compiled multi-row VALUES list."""
-    stmt = text(
-        "INSERT INTO processed_events (group_id, event_id, processed_at) "
-        "SELECT :group_id, id, now() FROM unnest(CAST(:ids AS uuid[])) AS id "
-        "ON CONFLICT DO NOTHING RETURNING event_id"
-    )
-    return set(session.execute(stmt, {"group_id": group_id, "ids": list(event_ids)}).scalars())
-
-
-def phase_bulk_fast_claim(args: argparse.Namespace) -> dict[str, Any]:
-    import liftmeter.consumer
-
-    liftmeter.consumer.claim_event_ids = fast_claim_event_ids  # type: ignore[assignment]
-    return phase_bulk(args)
 
 
 def phase_naive(args: argparse.Namespace) -> dict[str, Any]:
@@ -213,7 +197,6 @@ def _peak_rss_mb() -> float:
 PHASES = {
     "raw": phase_raw,
     "bulk": phase_bulk,
-    "bulk-fast-claim": phase_bulk_fast_claim,
     "naive": phase_naive,
 }
 
@@ -263,7 +246,6 @@ def main() -> None:
     results["(c) raw kafka-python consume"] = _run_phase(args, "raw", args.events)
     for label, phase, count in (
         ("(b) liftmeter ConsumerRunner + bulk", "bulk", args.events),
-        ("(b') (b) + proposed kernel claim", "bulk-fast-claim", args.events),
         ("(a) naive, one transaction per event", "naive", args.naive_events),
     ):
         url = _create_database(args.pg_admin_url)

@@ -16,6 +16,14 @@ the offset commit redelivers the batch, whose ids are then already claimed. An u
 error in the handler makes the runner retry the batch one event at a time, so a poison
 message is dead-lettered alone and the rest goes through. Database connection errors are
 not dead-lettered: they propagate, nothing is committed, and the batch comes again.
+
+`run` with `overlap_poll=True` (PostgreSQL) polls and decodes batch n+1 while batch n's
+transaction runs in a worker thread: both mostly wait on sockets, so the overlap hides one
+behind the other. The consumer is only touched from the caller's thread, batch n's offsets
+are committed after its transaction committed and before batch n+1's transaction starts,
+and a batch polled ahead is always applied before `run` returns. After an exception the
+consumer's position may be past uncommitted batches (as after any failed batch): drop the
+consumer and open a new one, which resumes at the committed offsets.
 """
 
 from __future__ import annotations
@@ -23,13 +31,15 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from liftmeter.db import insert_ignoring_conflicts
+from liftmeter.db import insert_ignoring_conflicts, is_postgres
 from liftmeter.errors import LiftmeterError
 from liftmeter.eventlog.base import Consumer, Record, next_offsets
 from liftmeter.events import Event, EventDecodeError, decode_event
@@ -39,6 +49,13 @@ from liftmeter.models import DeadLetter, ProcessedEvent
 log = get_logger(__name__)
 
 _CLAIM_CHUNK = 1000
+# PostgreSQL: the whole batch as one uuid[] parameter. A compiled multi-row VALUES list costs
+# more in SQLAlchemy and psycopg (bind parameter processing per row) than the insert itself.
+_PG_CLAIM = text(
+    "INSERT INTO processed_events (group_id, event_id, processed_at) "
+    "SELECT :group_id, event_id, now() FROM unnest(CAST(:event_ids AS uuid[])) AS event_id "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
 
 
 class Rejection(NamedTuple):
@@ -52,6 +69,12 @@ class EventHandler(Protocol):
     """Applies fresh (never seen by this group) events inside the caller's transaction."""
 
     def __call__(self, session: Session, events: Sequence[Event]) -> Sequence[Rejection]: ...
+
+
+class _Polled(NamedTuple):
+    records: list[Record]
+    decoded: list[tuple[Record, Event]]
+    bad: list[tuple[Record, str]]
 
 
 @dataclass
@@ -78,7 +101,16 @@ def _chunks(items: Sequence[uuid.UUID], size: int) -> Iterator[Sequence[uuid.UUI
 def claim_event_ids(
     session: Session, group_id: str, event_ids: Sequence[uuid.UUID]
 ) -> set[uuid.UUID]:
-    """Record `event_ids` as processed by `group_id`; return those not recorded before."""
+    """Record `event_ids` as processed by `group_id`; return those not recorded before.
+
+    `ON CONFLICT DO NOTHING RETURNING`: an id already claimed, or repeated in `event_ids`,
+    is returned at most once, and only if this call inserted it.
+    """
+    if not event_ids:
+        return set()
+    if is_postgres(session):
+        params = {"group_id": group_id, "event_ids": list(event_ids)}
+        return set(session.execute(_PG_CLAIM, params).scalars().all())  # one fetchall
     fresh: set[uuid.UUID] = set()
     table = ProcessedEvent.__table__
     for chunk in _chunks(event_ids, _CLAIM_CHUNK):
@@ -114,6 +146,7 @@ class ConsumerRunner:
         handler: EventHandler,
         max_records: int = 5000,
         timeout_ms: int = 500,
+        overlap_poll: bool = False,
     ):
         self.consumer = consumer
         self._sessions = sessions
@@ -121,23 +154,14 @@ class ConsumerRunner:
         self._handler = handler
         self._max_records = max_records
         self._timeout_ms = timeout_ms
+        self._overlap_poll = overlap_poll
 
     def run_once(self) -> BatchOutcome:
         """Process one polled batch (possibly empty) and commit its offsets."""
-        records = self.consumer.poll(max_records=self._max_records, timeout_ms=self._timeout_ms)
+        records = self._poll()
         if not records:
             return BatchOutcome()
-        decoded, bad = self._decode(records)
-        try:
-            with self._sessions.begin() as session:
-                outcome = self._apply(session, decoded, bad)
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - isolate the poison message, see module doc
-            log.warning(
-                "batch failed; retrying event by event", group=self.group_id, error=repr(exc)
-            )
-            outcome = self._apply_one_by_one(decoded, bad)
+        outcome = self._apply_batch(*self._decode(records))
         outcome.polled = len(records)
         self.consumer.commit(next_offsets(records))
         return outcome
@@ -149,18 +173,66 @@ class ConsumerRunner:
         max_batches: int | None = None,
         idle_polls_before_exit: int | None = None,
     ) -> BatchOutcome:
-        """Loop until `stop` is set, `max_batches` batches ran, or the log stayed idle."""
+        """Loop until `stop` is set, `max_batches` batches ran, or the log stayed idle.
+
+        With `overlap_poll`, batch n+1 is polled and decoded while batch n's transaction
+        runs in a worker thread; batch n's offsets are still committed only after its
+        transaction committed, and a batch polled ahead is always applied before returning.
+        """
         total, batches, idle = BatchOutcome(), 0, 0
-        while not (stop and stop.is_set()):
-            outcome = self.run_once()
-            total.add(outcome)
-            batches += 1
-            idle = idle + 1 if outcome.polled == 0 else 0
+
+        def more() -> bool:
+            if stop and stop.is_set():
+                return False
             if max_batches is not None and batches >= max_batches:
-                break
-            if idle_polls_before_exit is not None and idle >= idle_polls_before_exit:
-                break
+                return False
+            return idle_polls_before_exit is None or idle < idle_polls_before_exit
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="consumer-tx") as worker:
+            batch: _Polled | None = None
+            while batch is not None or more():
+                if batch is None:
+                    batch = self._poll_and_decode()
+                batches += 1
+                if not batch.records:
+                    idle, batch = idle + 1, None
+                    continue
+                idle = 0
+                following: _Polled | None = None
+                if self._overlap_poll:
+                    pending = worker.submit(self._apply_batch, batch.decoded, batch.bad)
+                    if more():  # poll and decode the next batch while this transaction runs
+                        following = self._poll_and_decode()
+                    outcome = pending.result()
+                else:
+                    outcome = self._apply_batch(batch.decoded, batch.bad)
+                outcome.polled = len(batch.records)
+                self.consumer.commit(next_offsets(batch.records))  # only after its transaction
+                total.add(outcome)
+                batch = following
         return total
+
+    def _poll(self) -> list[Record]:
+        return self.consumer.poll(max_records=self._max_records, timeout_ms=self._timeout_ms)
+
+    def _poll_and_decode(self) -> _Polled:
+        records = self._poll()
+        return _Polled(records, *self._decode(records))
+
+    def _apply_batch(
+        self, decoded: Sequence[tuple[Record, Event]], bad: Sequence[tuple[Record, str]]
+    ) -> BatchOutcome:
+        """One transaction for the batch; on an unexpected error, one per event."""
+        try:
+            with self._sessions.begin() as session:
+                return self._apply(session, decoded, bad)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - isolate the poison message, see module doc
+            log.warning(
+                "batch failed; retrying event by event", group=self.group_id, error=repr(exc)
+            )
+            return self._apply_one_by_one(decoded, bad)
 
     def _decode(
         self, records: Sequence[Record]

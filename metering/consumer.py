@@ -5,6 +5,9 @@ calls `MeteringHandler` in the same transaction, commits, then commits offsets; 
 `metering.service.record_calls` for what the handler does. Several processes in the group
 split the topic's partitions (Kafka); each event is counted once whichever of them sees it.
 
+On PostgreSQL the runner polls and decodes the next batch while the current batch's
+transaction runs (`overlap_poll`); offsets are still committed after each transaction.
+
 `run_consumer` keeps one member alive: when the database or the log fails mid-batch, it
 drops the Kafka/embedded consumer and opens a new one, which resumes from the committed
 offsets. Reusing the old consumer would continue *after* the failed batch and could later
@@ -21,6 +24,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from liftmeter.consumer import BatchOutcome, ConsumerRunner, Rejection
+from liftmeter.db import is_postgres
 from liftmeter.errors import EventLogUnavailable
 from liftmeter.eventlog import EventLog
 from liftmeter.events import CALLS_TOPIC, Event
@@ -42,6 +46,13 @@ class MeteringHandler:
 
     def __call__(self, session: Session, events: Sequence[Event]) -> list[Rejection]:
         return record_calls(session, events, now=self._clock())
+
+
+def _is_postgres(sessions: sessionmaker[Session]) -> bool:
+    # The runner's transaction thread needs its own connection to the same database, which
+    # SQLite's per-thread `:memory:` pools do not give.
+    with sessions() as session:
+        return is_postgres(session)
 
 
 def run_consumer(
@@ -68,6 +79,7 @@ def run_consumer(
                     handler=MeteringHandler(),
                     max_records=max_records,
                     timeout_ms=timeout_ms,
+                    overlap_poll=_is_postgres(sessions),
                 )
                 total.add(runner.run(stop=stop, idle_polls_before_exit=idle_polls_before_exit))
                 return total

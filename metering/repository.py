@@ -173,7 +173,7 @@ def _pg_insert_calls(
     with driver.cursor() as cursor, cursor.copy(_PG_COPY_STAGE) as copy:
         for row in zip(*(columns[c] for c in CALL_COLUMNS), strict=True):
             copy.write_row((*row, recorded_at))
-    return set(session.execute(_PG_INSERT_FROM_STAGE).scalars())
+    return set(session.execute(_PG_INSERT_FROM_STAGE).scalars().all())  # one fetchall
 
 
 def add_to_hourly(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -86,3 +86,21 @@ def test_bad_messages_fail_with_an_error_naming_the_field(
 def test_a_view_needs_no_order_and_defaults_to_zero_revenue() -> None:
     event = conversion_event(kind="view", order_id=None, revenue="0")
     assert decode_event(event.encode()) == event
+
+
+def test_the_decode_union_lists_every_event_model_with_one_version_per_type() -> None:
+    from typing import get_args
+
+    from liftmeter.events import EVENT_TYPES, AnyEvent
+
+    members = set(get_args(get_args(AnyEvent)[0]))
+    assert members == set(EVENT_TYPES.values())
+    assert len({event_type for event_type, _ in EVENT_TYPES}) == len(EVENT_TYPES)
+
+
+def test_a_message_without_schema_version_is_rejected() -> None:
+    data = json.loads(call_event().encode())
+    del data["schema_version"]
+    with pytest.raises(EventDecodeError) as info:
+        decode_event(json.dumps(data).encode())
+    assert info.value.param == "schema_version"
