@@ -13,10 +13,6 @@ from typing import Annotated
 
 import typer
 
-from attribution.analyze import ColumnMap, analyze_units, load_units
-from attribution.capping import DEFAULT_CAP_PERCENTILE
-from attribution.metric import DEFAULT_MIN_CONVERTING_UNITS, AnalysisOptions
-from attribution.sequential import DEFAULT_TUNING_N
 from liftmeter.errors import LiftmeterError
 
 EXIT_INVALID_INPUT = 2
@@ -43,14 +39,29 @@ def analyze(
     currency: Annotated[str, typer.Option(help="ISO 4217 currency of revenue")] = "USD",
     alpha: Annotated[float, typer.Option(help="1 − confidence level")] = 0.05,
     min_converting_units: Annotated[
-        int, typer.Option(help="minimum converting units per arm")
-    ] = DEFAULT_MIN_CONVERTING_UNITS,
+        int | None, typer.Option(help="minimum converting units per arm  [default: 100]")
+    ] = None,
     cap_percentile: Annotated[
-        float, typer.Option(help="revenue cap percentile of non-zero values; 100 = none")
-    ] = DEFAULT_CAP_PERCENTILE,
-    tuning_n: Annotated[int, typer.Option(help="sequential tuning N*")] = DEFAULT_TUNING_N,
+        float | None,
+        typer.Option(help="revenue cap percentile of non-zero values; 100 = none  [default: 99.9]"),
+    ] = None,
+    tuning_n: Annotated[
+        int | None, typer.Option(help="sequential tuning N*  [default: 5000]")
+    ] = None,
 ) -> None:
     """Validate FILE and print lift, SRM and incremental revenue as JSON."""
+    # Imported here: pandas and scipy would slow every `liftmeter` command's start-up.
+    from attribution.analyze import ColumnMap, analyze_units, load_units
+    from attribution.capping import DEFAULT_CAP_PERCENTILE
+    from attribution.metric import DEFAULT_MIN_CONVERTING_UNITS, AnalysisOptions
+    from attribution.sequential import DEFAULT_TUNING_N
+
+    if min_converting_units is None:
+        min_converting_units = DEFAULT_MIN_CONVERTING_UNITS
+    if cap_percentile is None:
+        cap_percentile = DEFAULT_CAP_PERCENTILE
+    if tuning_n is None:
+        tuning_n = DEFAULT_TUNING_N
     columns = ColumnMap(
         unit_id=unit_col,
         arm=arm_col,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.table import Table
 
 from billing.risk.dataset import DEFAULT_DATASET_PATH, load_dataset, select_split
-from billing.risk.evaluate import evaluate_model
-from billing.risk.model import RiskModel, load_risk_model
 from billing.risk.schemas import ScoreRequest
-from billing.risk.training import retrain
 from liftmeter.errors import LiftmeterError
+
+if TYPE_CHECKING:
+    from billing.risk.model import RiskModel
 
 app = typer.Typer(help="Screen generated descriptions with the risk model.", no_args_is_help=True)
 
@@ -34,6 +34,8 @@ DataOption = Annotated[Path, typer.Option("--data", help="Labelled dataset (JSON
 
 def _load(model_dir: Path | None) -> RiskModel:
     try:
+        from billing.risk.model import load_risk_model  # scikit-learn: load on use
+
         return load_risk_model(model_dir)
     except LiftmeterError as exc:
         typer.echo(json.dumps({"error": exc.code, "param": exc.param, "message": exc.message}))
@@ -73,6 +75,8 @@ def evaluate(
 ) -> None:
     """Evaluate on the held-out test split: per-class precision, recall, F1, confusion."""
     model = _load(model_dir)
+    from billing.risk.evaluate import evaluate_model
+
     report = evaluate_model(model, select_split(load_dataset(data), "test")[:limit])
     if as_json:
         typer.echo(json.dumps(report, sort_keys=True))
@@ -129,6 +133,8 @@ def train(
     out: Annotated[Path | None, typer.Option("--out", help="Artefact directory.")] = None,
 ) -> None:
     """Retrain from the dataset and rewrite the artefact (deterministic)."""
+    from billing.risk.training import retrain
+
     manifest = retrain(data, out) if out is not None else retrain(data)
     block = manifest.metrics["combined"]["per_class"]["block"]
     typer.echo(
