@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Real services for liftmeter's tests and local runs, on 127.0.0.1, without Docker:
-#   PostgreSQL 15 from Debian's packages (a throwaway cluster, trust auth, port 5544) and
+#   PostgreSQL 15 from Debian's packages (a throwaway cluster in /var/tmp, trust auth,
+#   port 5544) and
 #   Apache Kafka 4.3.1 (single node, KRaft) from Maven Central, run with Java 17 (port 19092).
 #
 # usage: scripts/services.sh up|down|status [postgres|kafka|all]
 # Idempotent: `up` starts what is not running, `down` stops by the recorded pid only.
-# Environment: LIFTMETER_SERVICES_DIR (state; default ./var/services), LIFTMETER_PG_PORT,
+# Environment: LIFTMETER_SERVICES_DIR (Kafka state; default ./var/services), LIFTMETER_PG_DATA
+#              (default /var/tmp/liftmeter-postgres-<port>), LIFTMETER_PG_PORT,
 #              LIFTMETER_KAFKA_PORT, LIFTMETER_KAFKA_CONTROLLER_PORT.
 set -euo pipefail
 
@@ -17,7 +19,9 @@ KAFKA_CPORT=${LIFTMETER_KAFKA_CONTROLLER_PORT:-19093}
 KAFKA_HOME=$ROOT/scripts/kafka
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_HOME/pom.xml")
 KAFKA_LIB=$KAFKA_HOME/lib/$KAFKA_VERSION
-PG_DATA=$STATE/postgres
+# Outside the checkout: the server runs as the postgres user, which may not be able to
+# traverse the checkout's parent folders (a CI clone in a private temporary folder).
+PG_DATA=${LIFTMETER_PG_DATA:-/var/tmp/liftmeter-postgres-$PG_PORT}
 KAFKA_DIR=$STATE/kafka
 
 log() { printf '[services] %s\n' "$*" >&2; }
