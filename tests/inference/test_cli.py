@@ -37,7 +37,7 @@ def test_generate_prints_a_description_with_the_slots() -> None:
 
 
 def test_evaluate_passes_the_gate() -> None:
-    result = runner.invoke(app, ["evaluate", "--products", "16"])
+    result = runner.invoke(app, ["evaluate", "--products", "16", "--unseen-products", "16"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout[: result.stdout.rindex("}") + 1])["passed"] is True
 
