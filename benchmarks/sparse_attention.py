@@ -118,7 +118,9 @@ def attention_table(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
-def model_cosine(ks: list[int], examples: int) -> list[dict[str, float]]:
+def model_cosine(
+    ks: list[int], examples: int, checkpoint_dir: Path | None = None
+) -> list[dict[str, float]]:
     """Cosine of sparse vs dense layer outputs on the trained model, per held-out example.
 
     Each example is one prompt + description at its natural length (the model's training
@@ -132,13 +134,14 @@ def model_cosine(ks: list[int], examples: int) -> list[dict[str, float]]:
     from inference.checkpoint import load_checkpoint
     from inference.corpus import build_examples
 
-    checkpoint = load_checkpoint()
+    checkpoint = load_checkpoint(checkpoint_dir)
     config = checkpoint.model.config
+    open_share = float(checkpoint.metadata.get("open_share", 0.0))
     captured = [
         checkpoint.model.attention_inputs(
             torch.tensor([checkpoint.tokenizer.encode(ex.prompt + ex.completion)])
         )
-        for ex in build_examples(examples, seed=4242, held_out=True)
+        for ex in build_examples(examples, seed=4242, held_out=True, open_share=open_share)
     ]
     rows = []
     for top_k in ks:
@@ -216,18 +219,25 @@ def main() -> None:
     parser.add_argument("--decode-steps", type=int, default=20)
     parser.add_argument("--cosine-examples", type=int, default=64)
     parser.add_argument("--decode-only", action="store_true", help="skip prefill (fast)")
+    parser.add_argument("--cosine-only", action="store_true", help="only the model cosine")
+    parser.add_argument(
+        "--cosine-ks", type=lambda s: [int(x) for x in s.split(",")], default=[16, 32, 48, 96]
+    )
+    parser.add_argument("--checkpoint", type=Path, help="checkpoint (default: the shipped one)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
     if args.long:
         args.sizes.append(65536)
     started = time.perf_counter()
-    rows = attention_table(args)
-    print_attention(rows, args.heads)
-    print()
+    rows = [] if args.cosine_only else attention_table(args)
+    if rows:
+        print_attention(rows, args.heads)
+        print()
     from inference.checkpoint import load_checkpoint
 
-    default_k = load_checkpoint().model.config.top_k
-    cosine = model_cosine(sorted({16, 32, 48, default_k, 96}), args.cosine_examples)
+    default_k = load_checkpoint(args.checkpoint).model.config.top_k
+    ks = sorted({*args.cosine_ks, default_k})
+    cosine = model_cosine(ks, args.cosine_examples, args.checkpoint)
     print(
         f"Trained-model attention output cosine, sparse vs dense, {args.cosine_examples} "
         f"held-out examples (default k={default_k})"

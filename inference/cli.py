@@ -31,15 +31,35 @@ def train(
     steps: Annotated[int, typer.Option(min=1, help="Optimizer steps.")] = 1200,
     examples: Annotated[int, typer.Option(min=64, help="Training examples to generate.")] = 40_000,
     seed: Annotated[int, typer.Option(help="Seed for data, init and sampling.")] = 1234,
+    open_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of open-vocabulary products.")
+    ] = 0.6,
+    init_from: Annotated[
+        Path | None, typer.Option(help="Continue from this checkpoint (its tokenizer too).")
+    ] = None,
+    time_budget_min: Annotated[
+        float | None, typer.Option(min=1.0, help="Stop after this many minutes of training.")
+    ] = None,
+    learning_rate: Annotated[float, typer.Option(min=0.0)] = 3e-3,
+    warmup_steps: Annotated[int, typer.Option(min=1)] = 60,
 ) -> None:
-    """Train a model from scratch on the synthetic catalogue and write a checkpoint."""
+    """Train a model on the synthetic catalogue and write a checkpoint."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from inference.checkpoint import save_checkpoint
     from inference.training import StepReport, TrainConfig
     from inference.training import train as run_training
 
-    config = TrainConfig(steps=steps, train_examples=examples, seed=seed)
+    config = TrainConfig(
+        steps=steps,
+        train_examples=examples,
+        seed=seed,
+        open_share=open_share,
+        init_from=None if init_from is None else str(init_from),
+        time_budget_s=None if time_budget_min is None else time_budget_min * 60,
+        learning_rate=learning_rate,
+        warmup_steps=warmup_steps,
+    )
     columns = (
         TextColumn("[bold]train"),
         BarColumn(),
@@ -123,29 +143,39 @@ def generate(
 @app.command()
 def evaluate(
     products: Annotated[int, typer.Option(min=1, help="Held-out products to describe.")] = 200,
-    seed: Annotated[int, typer.Option(help="Catalogue seed of the held-out products.")] = 99,
+    unseen_products: Annotated[
+        int, typer.Option(min=0, help="Unseen-vocabulary products to describe (0: skip).")
+    ] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the held-out and unseen products.")] = 99,
     guard_numbers: Annotated[
         bool, typer.Option(help="Constrain numbers to those in the product data.")
     ] = True,
 ) -> None:
-    """Run the quality gate on held-out products; exit 1 if it fails."""
+    """Run the quality gate on held-out and unseen-vocabulary products; exit 1 if one fails."""
     import asyncio
 
-    from inference.catalog import generate_products
+    from inference.catalog import generate_products, generate_unseen_products
     from inference.client import build_backend
     from inference.quality import evaluate_quality
     from liftmeter.settings import load_settings
 
-    held_out = list(generate_products(products, seed=seed, held_out=True))
+    sets = {"held_out": list(generate_products(products, seed=seed, held_out=True))}
+    if unseen_products:
+        sets["unseen_vocabulary"] = list(generate_unseen_products(unseen_products, seed=seed))
 
     async def run() -> bool:
         backend = build_backend(load_settings())
+        result: dict[str, object] = {}
+        passed = True
         try:
-            report = await evaluate_quality(backend, held_out, guard_numbers=guard_numbers)
+            for name, items in sets.items():
+                report = await evaluate_quality(backend, items, guard_numbers=guard_numbers)
+                result[name] = {**report.summary(), "samples": report.samples}
+                passed = passed and report.passed
         finally:
             await backend.aclose()
-        typer.echo(json.dumps({**report.summary(), "samples": report.samples}, indent=2))
-        return report.passed
+        typer.echo(json.dumps({"passed": passed, **result}, indent=2))
+        return passed
 
     if not asyncio.run(run()):
         raise typer.Exit(code=1)

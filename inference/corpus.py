@@ -12,7 +12,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from inference.catalog import generate_products
+from inference.catalog import generate_mixed_products, generate_products
 from inference.prompts import END_TOKEN, STYLES, ProductInput, build_prompt
 
 _OPENERS = {
@@ -77,14 +77,13 @@ def describe(product: ProductInput, *, style: str, rng: random.Random) -> str:
     rng.shuffle(attributes)
     features = list(product.features)
     rng.shuffle(features)
-    sentences = [
-        rng.choice(_OPENERS[style]).format(**fields),
-        rng.choice(_ATTRIBUTE_FRAMES).format(
-            items=_join([item.format(key=key, value=value) for key, value in attributes])
-        ),
-        rng.choice(_FEATURE_FRAMES).format(items=_join(features)),
-        rng.choice(_CLOSERS[style]),
-    ]
+    sentences = [rng.choice(_OPENERS[style]).format(**fields)]
+    if attributes:  # no attribute sentence without attributes: nothing to invent from
+        items = [item.format(key=key, value=value) for key, value in attributes]
+        sentences.append(rng.choice(_ATTRIBUTE_FRAMES).format(items=_join(items)))
+    if features:
+        sentences.append(rng.choice(_FEATURE_FRAMES).format(items=_join(features)))
+    sentences.append(rng.choice(_CLOSERS[style]))
     return " ".join(sentence for sentence in sentences if sentence)
 
 
@@ -97,10 +96,21 @@ class Example:
     completion: str
 
 
-def build_examples(count: int, *, seed: int, held_out: bool = False) -> Iterator[Example]:
-    """`count` (prompt, completion) pairs from one catalogue split, reproducible from `seed`."""
+def build_examples(
+    count: int, *, seed: int, held_out: bool = False, open_share: float = 0.0
+) -> Iterator[Example]:
+    """`count` (prompt, completion) pairs from one split, reproducible from `seed`.
+
+    A share `open_share` of the products have open-vocabulary slot values
+    (`catalog.generate_open_product`), the rest come from the catalogue.
+    """
     rng = random.Random(f"corpus:{seed}:{held_out}")
-    for product in generate_products(count, seed=seed, held_out=held_out):
+    products = (
+        generate_mixed_products(count, seed=seed, held_out=held_out, open_share=open_share)
+        if open_share > 0
+        else generate_products(count, seed=seed, held_out=held_out)
+    )
+    for product in products:
         style = rng.choice(STYLES)
         completion = " " + describe(product, style=style, rng=rng) + END_TOKEN
         yield Example(product=product, prompt=build_prompt(product, style), completion=completion)

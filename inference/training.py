@@ -12,13 +12,14 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
-from inference.checkpoint import Checkpoint
+from inference.checkpoint import Checkpoint, load_checkpoint
 from inference.corpus import Example, build_examples
 from inference.model import KVCache, ModelConfig, SparseLM
 from inference.prompts import TEMPLATE_VERSION
@@ -42,6 +43,9 @@ class TrainConfig:
     eval_every: int = 200
     seed: int = 1234
     threads: int = 2
+    open_share: float = 0.0
+    init_from: str | None = None
+    time_budget_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -112,31 +116,43 @@ def evaluate_loss(
     return total / max(count, 1)
 
 
-def _learning_rate(config: TrainConfig, step: int) -> float:
+def _learning_rate(config: TrainConfig, step: int, elapsed_s: float = 0.0) -> float:
     if step < config.warmup_steps:
         return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    if config.time_budget_s:  # the schedule follows whichever runs out first
+        progress = max(progress, elapsed_s / config.time_budget_s)
+    progress = min(progress, 1.0)
     return config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def prepare_data(config: TrainConfig) -> tuple[TextTokenizer, list[Encoded], list[Encoded]]:
-    """Build the corpus, train the tokenizer on the training split, encode both splits."""
-    train = list(build_examples(config.train_examples, seed=config.seed))
-    tokenizer = train_tokenizer(
-        (ex.prompt + ex.completion for ex in train), vocab_size=config.model.vocab_size
+def prepare_data(
+    config: TrainConfig, tokenizer: TextTokenizer | None = None
+) -> tuple[TextTokenizer, list[Encoded], list[Encoded]]:
+    """Build the corpus, train the tokenizer on the training split (unless given), encode."""
+    train = list(
+        build_examples(config.train_examples, seed=config.seed, open_share=config.open_share)
     )
+    if tokenizer is None:
+        tokenizer = train_tokenizer(
+            (ex.prompt + ex.completion for ex in train), vocab_size=config.model.vocab_size
+        )
     max_len = config.model.max_seq_len
     held_out = held_out_data(
-        tokenizer, seed=config.seed, count=config.val_examples, max_len=max_len
+        tokenizer,
+        seed=config.seed,
+        count=config.val_examples,
+        max_len=max_len,
+        open_share=config.open_share,
     )
     return tokenizer, encode_examples(train, tokenizer, max_len=max_len), held_out
 
 
 def held_out_data(
-    tokenizer: TextTokenizer, *, seed: int, count: int, max_len: int
+    tokenizer: TextTokenizer, *, seed: int, count: int, max_len: int, open_share: float = 0.0
 ) -> list[Encoded]:
-    """The validation split: products of held-out (brand, category) pairs."""
-    examples = list(build_examples(count, seed=seed, held_out=True))
+    """The validation split: held-out (brand, category) pairs and held-out open values."""
+    examples = list(build_examples(count, seed=seed, held_out=True, open_share=open_share))
     return encode_examples(examples, tokenizer, max_len=max_len)
 
 
@@ -146,8 +162,17 @@ def train(
     """Train a model from scratch; returns it with metadata (held-out losses, timings)."""
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
-    tokenizer, train_data, val_data = prepare_data(config)
-    model = SparseLM(config.model)
+    untrained = SparseLM(config.model)
+    if config.init_from is None:
+        tokenizer, train_data, val_data = prepare_data(config)
+        model = untrained
+    else:  # continue from a checkpoint: its weights, tokenizer and shape
+        start = load_checkpoint(Path(config.init_from))
+        model, tokenizer = start.model, start.tokenizer
+        model.train()
+        config = replace(config, model=model.config)
+        untrained = SparseLM(model.config)
+        tokenizer, train_data, val_data = prepare_data(config, tokenizer)
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=config.learning_rate,
@@ -155,21 +180,27 @@ def train(
         betas=(0.9, 0.95),
     )
     rng = random.Random(config.seed)
-    started, initial_val = time.perf_counter(), None
+    started = time.perf_counter()
+    # the loss of an untrained model of this shape: the reference for "training helped"
+    initial_val = evaluate_loss(untrained, val_data, pad_id=tokenizer.pad_id)
+    start_val = evaluate_loss(model, val_data, pad_id=tokenizer.pad_id)
     val_loss: float | None = None
+    steps_done = 0
     for step in range(config.steps):
         tick = time.perf_counter()
+        elapsed = tick - started
+        if config.time_budget_s is not None and elapsed >= config.time_budget_s:
+            break
         ids, labels = collate(rng.sample(train_data, config.batch_size), tokenizer.pad_id)
         for group in optimizer.param_groups:
-            group["lr"] = _learning_rate(config, step)
+            group["lr"] = _learning_rate(config, step, elapsed)
         logits, index_loss = model(ids)
         loss = lm_loss(logits, labels)
         optimizer.zero_grad(set_to_none=True)
         (loss + index_loss).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        if step == 0:
-            initial_val = evaluate_loss(model, val_data, pad_id=tokenizer.pad_id)
+        steps_done = step + 1
         last = step == config.steps - 1
         if last or (step + 1) % config.eval_every == 0:
             val_loss = evaluate_loss(model, val_data, pad_id=tokenizer.pad_id)
@@ -178,6 +209,8 @@ def train(
             on_step(StepReport(step + 1, float(loss.detach()), rate, val_loss))
     model.eval()
     metadata = _metadata(config, model, tokenizer, val_data, initial_val, started)
+    metadata["steps_done"] = steps_done
+    metadata["held_out_loss_at_start"] = start_val
     return Checkpoint(model=model, tokenizer=tokenizer, metadata=metadata)
 
 
@@ -186,7 +219,7 @@ def _metadata(
     model: SparseLM,
     tokenizer: TextTokenizer,
     val_data: Sequence[Encoded],
-    initial_val: float | None,
+    initial_val: float,
     started: float,
 ) -> dict[str, object]:
     pad = tokenizer.pad_id
@@ -194,6 +227,7 @@ def _metadata(
         "template_version": TEMPLATE_VERSION,
         "parameters": model.parameter_count(),
         "train_config": {k: v for k, v in asdict(config).items() if k != "model"},
+        "open_share": config.open_share,
         "held_out_examples": len(val_data),
         "held_out_loss_initial": initial_val,
         "held_out_loss_dense": evaluate_loss(model, val_data, pad_id=pad),

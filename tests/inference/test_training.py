@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from inference.checkpoint import Checkpoint
+from dataclasses import replace
+from pathlib import Path
+
+from inference.checkpoint import Checkpoint, save_checkpoint
 from inference.model import ModelConfig
 from inference.training import TrainConfig, evaluate_loss, held_out_data, train
 
@@ -39,6 +42,25 @@ def test_smoke_training_lowers_held_out_loss() -> None:
     assert reports[-1].loss < reports[0].loss
 
 
+def test_training_can_continue_from_a_checkpoint(tmp_path: Path) -> None:
+    base = TrainConfig(
+        model=TINY,
+        steps=4,
+        batch_size=8,
+        train_examples=200,
+        val_examples=16,
+        warmup_steps=2,
+        seed=5,
+        open_share=0.5,
+    )
+    first = train(base)
+    save_checkpoint(first, tmp_path / "first")
+    more = train(replace(base, init_from=str(tmp_path / "first"), steps=3, time_budget_s=600))
+    assert more.metadata["steps_done"] == 3
+    assert more.tokenizer.vocab_size == first.tokenizer.vocab_size
+    assert more.metadata["held_out_loss_at_start"] == first.metadata["held_out_loss_dense"]
+
+
 def test_shipped_checkpoint_held_out_loss_matches_its_metadata(checkpoint: Checkpoint) -> None:
     meta = checkpoint.metadata
     train_config = meta["train_config"]
@@ -47,6 +69,7 @@ def test_shipped_checkpoint_held_out_loss_matches_its_metadata(checkpoint: Check
         seed=train_config["seed"],
         count=meta["held_out_examples"],
         max_len=checkpoint.model.config.max_seq_len,
+        open_share=meta.get("open_share", 0.0),
     )
     pad = checkpoint.tokenizer.pad_id
     dense = evaluate_loss(checkpoint.model, data, pad_id=pad)
