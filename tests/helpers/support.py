@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -36,3 +37,17 @@ def make_settings(db_url: str, *, backend: str = "embedded", **events: object) -
 def services(action: str, what: str) -> None:
     """Start or stop a real service (used by fault tests that take the broker down)."""
     subprocess.run([str(ROOT / "scripts" / "services.sh"), action, what], check=True, timeout=180)
+    if action == "down" and what == "kafka" and _port_open(KAFKA_SERVERS):
+        pytest.fail(
+            f"the Kafka broker at {KAFKA_SERVERS} was not started by this checkout's "
+            "scripts/services.sh, so this fault test cannot stop it; stop it and rerun"
+        )
+
+
+def _port_open(server: str) -> bool:
+    host, _, port = server.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+    except OSError:
+        return False
+    return True
