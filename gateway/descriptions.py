@@ -99,8 +99,9 @@ def _claim_and_reserve(
     fingerprint: str,
     product_id: str,
     tokens: int,
-) -> tuple[CallRecord | None, quota.Reservation | None]:
-    """Insert the pending call row and reserve quota, or return the row that holds the key."""
+) -> tuple[CallRecord | None, quota.Reservation | None, list[str]]:
+    """Insert the pending call row, reserve quota and read the merchant's forbidden terms in
+    one transaction; or return the row that already holds the idempotency key."""
     row = {
         "id": call_id,
         "merchant_id": principal.merchant_id,
@@ -126,13 +127,14 @@ def _claim_and_reserve(
             ).one()
             if existing.status != PENDING or _age(existing) <= STALE_CLAIM:
                 session.expunge(existing)
-                return existing, None
+                return existing, None, []
             # The process that claimed it died mid-call: take the claim over.
             session.delete(existing)
             session.flush()
             session.execute(insert_ignoring_conflicts(session, table, [row]))
         reservation = quota.reserve(session, key, tokens, ctx.settings.gateway)
-    return None, reservation
+        terms = merchant_terms(session, key.merchant_id) if key.merchant_id else []
+    return None, reservation, terms
 
 
 def _age(record: CallRecord) -> timedelta:
@@ -229,7 +231,7 @@ async def describe(
     fingerprint = request_fingerprint(body)
     call_id = new_id("call")
     tokens = 0 if cached else _estimate_prompt_tokens(prompt) + max_tokens
-    existing, reservation = await asyncio.to_thread(
+    existing, reservation, terms = await asyncio.to_thread(
         _claim_and_reserve,
         ctx,
         call_id=call_id,
@@ -257,8 +259,7 @@ async def describe(
                 usage=cached["usage"],
             )
         else:
-            assert principal.merchant_id is not None
-            result = await _generate(ctx, prompt, max_tokens, body, product, principal.merchant_id)
+            result = await _generate(ctx, prompt, max_tokens, body, product, terms)
     except BaseException:
         await asyncio.to_thread(_release, ctx.sessions, call_id, reservation)
         raise
@@ -289,19 +290,13 @@ async def describe(
     return outcome
 
 
-def _screen(ctx: CallContext, text: str, product: ProductInput, merchant_id: str) -> Any:
-    with ctx.sessions() as session:
-        terms = merchant_terms(session, merchant_id)
-    return ctx.risk.score(text, category=product.category, merchant_terms=terms)
-
-
 async def _generate(
     ctx: CallContext,
     prompt: str,
     max_tokens: int,
     body: DescriptionRequest,
     product: ProductInput,
-    merchant_id: str,
+    merchant_terms: list[str],
 ) -> _Generated:
     started = time.perf_counter()
     generated = await ctx.backend.generate(
@@ -314,7 +309,9 @@ async def _generate(
         )
     )
     ctx.metrics.generation.observe(time.perf_counter() - started)
-    verdict = await asyncio.to_thread(_screen, ctx, generated.text, product, merchant_id)
+    verdict = await asyncio.to_thread(
+        ctx.risk.score, generated.text, category=product.category, merchant_terms=merchant_terms
+    )
     ctx.metrics.verdicts.labels(verdict.verdict).inc()
     prompt_tokens = generated.prompt_tokens or 0
     completion_tokens = generated.completion_tokens or 0
