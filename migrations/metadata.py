@@ -9,6 +9,7 @@ import importlib
 
 MODEL_MODULES: tuple[str, ...] = (
     "liftmeter.models",
+    "liftmeter.audit",
     "gateway.models",
     "attribution.models",
     "metering.models",
