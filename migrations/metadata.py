@@ -12,6 +12,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "liftmeter.audit",
     "gateway.models",
     "attribution.models",
+    "attribution.results",
     "metering.models",
     "billing.risk.terms",
 )
