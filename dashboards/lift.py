@@ -118,12 +118,12 @@ def _revenue_figure(points: list[LiftPoint]) -> Markup:
         )
     )
     fig.add_trace(
-        go.Bar(
+        go.Scatter(
             x=x,
             y=[float(p.conservative_amount) for p in points],
             name="conservative (billable)",
-            marker_color=charts.PALETTE[2],
-            opacity=0.6,
+            mode="lines+markers",
+            line={"color": charts.PALETTE[2], "dash": "dash", "width": 2},
         )
     )
     currency = points[-1].currency

@@ -10,7 +10,7 @@ reads, when present:
 - `metrics.conversion_rate`: `holdout_mean`, `treatment_mean`, `relative` and `absolute`
   (each `{estimate, ci_low, ci_high}`; the `*_sequential` variants are preferred, as billing
   looks every period), `status`, `reason`;
-- `srm`: `{p_value, passed, threshold}`;
+- `srm`: `{p_value, passed, threshold}`; `options.alpha` (the intervals' level);
 - `categories`: `{name: <a metric of the same shape>}` for the per-category lift.
 
 A missing part is shown as "—", never guessed.
@@ -79,6 +79,7 @@ class LiftPoint:
     conversion: MetricView | None
     srm_p_value: float | None
     srm_passed: bool | None
+    alpha: float | None = None
     categories: dict[str, MetricView] = field(default_factory=dict)
 
     @property
@@ -141,6 +142,7 @@ def lift_point(row: LiftResult) -> LiftPoint:
         conversion=metric_view(metrics.get("conversion_rate")),
         srm_p_value=_number(srm.get("p_value")),
         srm_passed=passed if isinstance(passed, bool) else None,
+        alpha=_number(_section(stats, "options").get("alpha")),
         categories={
             str(name): view
             for name, raw in sorted(categories.items())
