@@ -74,6 +74,33 @@ def time_series(
     return styled(fig, title=title, y_title=y_title)
 
 
+def _point_with_error_bar(
+    x: datetime,
+    estimate: float | None,
+    low: float | None,
+    high: float | None,
+    *,
+    name: str,
+    color: str,
+) -> go.Scatter:
+    error: dict[str, object] | None = None
+    if estimate is not None and low is not None and high is not None:
+        error = {
+            "type": "data",
+            "symmetric": False,
+            "array": [high - estimate],
+            "arrayminus": [estimate - low],
+        }
+    return go.Scatter(
+        x=[x],
+        y=[estimate],
+        mode="markers",
+        marker={"color": color, "size": 9},
+        name=name,
+        error_y=error,
+    )
+
+
 def interval_traces(
     x: Sequence[datetime],
     estimate: Sequence[float | None],
@@ -84,8 +111,13 @@ def interval_traces(
     color: str = TREATMENT,
     band: str = BAND,
 ) -> list[go.Scatter]:
-    """An estimate line with its interval as a band (upper bound, then lower filled up)."""
+    """An estimate line with its interval as a band (upper bound, then lower filled up).
+
+    A single point has no band to draw: it gets its interval as an error bar instead.
+    """
     xs = list(x)
+    if len(xs) == 1:
+        return [_point_with_error_bar(xs[0], estimate[0], low[0], high[0], name=name, color=color)]
     return [
         go.Scatter(
             x=xs,
@@ -114,6 +146,12 @@ def interval_traces(
             name=name,
         ),
     ]
+
+
+def date_range(fig: go.Figure, start: datetime, end: datetime) -> go.Figure:
+    """Show [start, end] on a date axis labelled by day (one point would zoom to milliseconds)."""
+    fig.update_xaxes(type="date", range=[start, end], tickformat="%b %d")
+    return fig
 
 
 def category_bars(

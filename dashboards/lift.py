@@ -13,6 +13,7 @@ use, so the gateway starts without it.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import plotly.graph_objects as go
@@ -59,6 +60,11 @@ def lift_overview(
     )
 
 
+def _span(fig: go.Figure, points: list[LiftPoint]) -> go.Figure:
+    """Results are plotted at their period end; show from the first period's start."""
+    return charts.date_range(fig, points[0].period_start, points[-1].period_end + timedelta(days=1))
+
+
 def _conversion_figures(points: list[LiftPoint]) -> dict[str, Markup]:
     with_rates = [p for p in points if p.conversion is not None]
     if not with_rates:
@@ -94,12 +100,18 @@ def _conversion_figures(points: list[LiftPoint]) -> dict[str, Markup]:
     )
     return {
         "rates": charts.embed(
-            charts.styled(rates, title="Conversion rate", y_title="rate", y_format=".2%"),
+            _span(
+                charts.styled(rates, title="Conversion rate", y_title="rate", y_format=".2%"),
+                with_rates,
+            ),
             element_id="chart-lift-rates",
         ),
         "relative": charts.embed(
-            charts.styled(
-                relative, title="Relative lift (interval band)", y_title="lift", y_format="+.1%"
+            _span(
+                charts.styled(
+                    relative, title="Relative lift with interval", y_title="lift", y_format="+.1%"
+                ),
+                with_rates,
             ),
             element_id="chart-lift-relative",
         ),
@@ -128,15 +140,18 @@ def _revenue_figure(points: list[LiftPoint]) -> Markup:
     )
     currency = points[-1].currency
     return charts.embed(
-        charts.styled(fig, title=f"Incremental revenue ({currency})", y_title=currency),
+        _span(
+            charts.styled(fig, title=f"Incremental revenue ({currency})", y_title=currency),
+            points,
+        ),
         element_id="chart-lift-revenue",
     )
 
 
 def _category_figure(point: LiftPoint) -> Markup | None:
-    if not point.categories:
+    names = [n for n, m in point.categories.items() if m.relative.estimate is not None]
+    if not names:
         return None
-    names = list(point.categories)
     rel = [point.categories[n].relative for n in names]
     fig = charts.category_bars(
         names,

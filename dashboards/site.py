@@ -13,6 +13,7 @@ import inspect
 import secrets
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -65,7 +66,10 @@ def _install_error_pages(app: FastAPI) -> None:
         assert isinstance(exc, DashboardError)
         if isinstance(exc, SignInRequired):
             target = request.url.path if request.method == "GET" else PREFIX
-            return RedirectResponse(f"{PREFIX}/login?next={target}", status_code=303)
+            if request.method == "GET" and request.url.query:
+                target += "?" + request.url.query
+            next_param = quote(target, safe="/")
+            return RedirectResponse(f"{PREFIX}/login?next={next_param}", status_code=303)
         try:
             viewer = current_viewer(request)
         except DashboardError:

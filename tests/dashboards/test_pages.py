@@ -11,8 +11,10 @@ from pathlib import Path
 import plotly
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from dashboards.auth import SESSION_COOKIE
+from gateway.app import create_app
 from liftmeter.audit import record_audit
 from metering.ledger import UsageQuery, usage_totals
 
@@ -165,6 +167,30 @@ class TestSignIn:
         assert (
             client.get("/v1/usage?from=2026-01-01T00:00Z&to=2026-01-02T00:00Z").status_code == 401
         )
+
+    def test_sign_in_returns_to_the_page_asked_for_with_its_query(self, shop: Shop) -> None:
+        client = shop.gw.client
+        r = client.get("/dashboard/usage?days=7&granularity=hour", follow_redirects=False)
+        assert (
+            r.headers["location"]
+            == "/dashboard/login?next=/dashboard/usage%3Fdays%3D7%26granularity%3Dhour"
+        )
+        sign_in(client, shop.key_a, "/dashboard/usage?days=7&granularity=hour")
+
+    def test_a_configured_secret_is_shared_by_every_gateway_process(self, shop: Shop) -> None:
+        settings = shop.gw.runtime.settings
+        gateway = settings.gateway.model_copy(
+            update={"dashboard_session_secret": SecretStr("k" * 40), "run_relay": False}
+        )
+        shared = settings.model_copy(update={"gateway": gateway})
+        first = TestClient(create_app(shared, runtime=shop.gw.runtime))
+        second = TestClient(create_app(shared, runtime=shop.gw.runtime))
+        other = TestClient(create_app(settings, runtime=shop.gw.runtime))
+        sign_in(first, shop.key_a)
+        for client in (second, other):
+            client.cookies.set(SESSION_COOKIE, first.cookies[SESSION_COOKIE], path="/dashboard")
+        assert second.get("/dashboard/usage", follow_redirects=False).status_code == 200
+        assert other.get("/dashboard/usage", follow_redirects=False).status_code == 303
 
     def test_sign_in_never_redirects_off_site(self, shop: Shop) -> None:
         client = shop.gw.client
