@@ -357,3 +357,16 @@ class TestStaticAndErrors:
     def test_pages_are_not_in_the_openapi_schema(self, shop: Shop) -> None:
         paths = shop.gw.client.get("/openapi.json").json()["paths"]
         assert not [p for p in paths if p.startswith("/dashboard")]
+
+
+def test_pages_work_on_the_embedded_sqlite_store(sqlite_url: str) -> None:
+    with harness_with(make_settings(sqlite_url)) as gw:
+        merchant, headers = gw.merchant("Demo shop")
+        seed_usage(gw.runtime.sessions, merchant, calls=12, now=datetime.now(UTC))
+        experiment = seed_experiment(gw.runtime.sessions, merchant, periods=[Arms(units=6000)] * 2)
+        sign_in(gw.client, secret_of(headers))
+        usage = gw.client.get("/dashboard/usage?days=2&granularity=hour")
+        assert '<strong id="kpi-calls">12</strong>' in usage.text
+        assert figure_traces(usage.text, "chart-usage-calls") == 2
+        lift = gw.client.get(f"/dashboard/lift/{experiment}")
+        assert figure_traces(lift.text, "chart-lift-relative") == 3
