@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dashboards import audit, charts, lift, signin, usage
@@ -70,8 +71,8 @@ def _install_error_pages(app: FastAPI) -> None:
                 target += "?" + request.url.query
             next_param = quote(target, safe="/")
             return RedirectResponse(f"{PREFIX}/login?next={next_param}", status_code=303)
-        try:
-            viewer = current_viewer(request)
+        try:  # the navigation of the error page, for a viewer who is signed in
+            viewer = await run_in_threadpool(current_viewer, request)
         except DashboardError:
             viewer = None
         return render(
