@@ -121,6 +121,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     install_error_handlers(app)
     _install_operations(app)
     _install_routers(app)
+    _install_dashboards(app, settings)
     app.add_middleware(
         GatewayMiddleware,
         metrics=metrics,
@@ -160,6 +161,14 @@ def _install_routers(app: FastAPI) -> None:
 
     for module in (descriptions, experiments, conversions, usage, admin):
         app.include_router(module.router)
+
+
+def _install_dashboards(app: FastAPI, settings: Settings) -> None:
+    """The web pages under /dashboard, signing in with the gateway's API keys."""
+    from dashboards.site import install_dashboards
+    from gateway.keys import KeyDirectory
+
+    install_dashboards(app, settings=settings, keys=KeyDirectory())
 
 
 def _install_operations(app: FastAPI) -> None:

@@ -118,6 +118,24 @@ def authenticate(session: Session, secret: str) -> tuple[Principal, ApiKey]:
     return principal_of(key), key
 
 
+def live_principal(session: Session, key_id: str) -> Principal | None:
+    """The principal of key `key_id` if it exists and is not revoked, else None."""
+    key = session.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    return principal_of(key)
+
+
+class KeyDirectory:
+    """Key lookups for the dashboards' sign-in (which may not import the gateway)."""
+
+    def authenticate(self, session: Session, secret: str) -> Principal:
+        return authenticate(session, secret)[0]
+
+    def principal(self, session: Session, key_id: str) -> Principal | None:
+        return live_principal(session, key_id)
+
+
 def list_keys(session: Session, *, merchant_id: str | None) -> list[ApiKey]:
     stmt = select(ApiKey).order_by(ApiKey.created_at)
     if merchant_id is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from liftmeter.errors import ConfigurationError
@@ -94,6 +94,13 @@ class GatewaySettings(_Section):
     max_tokens_limit: int = Field(default=512, ge=1)
     run_relay: bool = True
     idempotency_wait_s: float = Field(default=10.0, ge=0)
+    # Dashboard sign-in. The secret signs the session cookies; None means a random secret
+    # per process: sessions end when the process restarts and are not shared between
+    # processes (fine for the demo; set the same value everywhere when several gateway
+    # processes serve the pages). `dashboard_secure_cookie` adds `Secure` (serve over HTTPS).
+    dashboard_session_secret: SecretStr | None = Field(default=None, min_length=32)
+    dashboard_session_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
+    dashboard_secure_cookie: bool = False
 
 
 class CacheSettings(_Section):
