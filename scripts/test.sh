@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: sets up .venv with the dev extras, installs and starts real PostgreSQL and
-# a real Kafka broker on 127.0.0.1, lints, runs pytest, and stops the services it started.
+# a real Kafka broker on 127.0.0.1, Debian's Chromium for the browser tests, lints, runs pytest, and stops the services it started.
 # usage: scripts/test.sh [pytest arguments]
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +17,7 @@ done
 stop_started() { for svc in "${started[@]+"${started[@]}"}"; do scripts/services.sh down "$svc"; done; }
 trap stop_started EXIT
 scripts/services.sh up all || exit 1
+scripts/chromium.sh || exit 1
 
 export LIFTMETER_TEST_REQUIRE_SERVICES=1
 export LIFTMETER_TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:$LIFTMETER_PG_PORT/postgres"
