@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from attribution.results import LiftResult
 from billing import repository
-from billing.errors import PeriodInFuture
+from billing.errors import PeriodInFuture, PlanNotFound
 from billing.models import Invoice, InvoiceStatus, PlanVersion
 from billing.plans import Component, Plan, parse_plan
 from billing.pricing import (
@@ -375,6 +375,8 @@ def run_invoices(
         session, start=period.start, merchant_id=merchant_id, lock_drafts=True
     )
     plans = repository.plans_in_effect(session, at=period.start, merchant_id=merchant_id)
+    if merchant_id is not None and merchant_id not in plans:
+        raise PlanNotFound(f"no plan in effect on {period.start:%Y-%m-%d}", param="merchant_id")
     usage = repository.usage_groups(
         session, start=period.start, end=period.end, merchant_id=merchant_id
     )

@@ -32,27 +32,12 @@ from billing_support import (
     another_pg_database,
     ingest,
     invoice_snapshot,
+    october_calls,
 )
 from factories import call_event
 from support import make_settings
 
 AFTER_NOV = datetime(2026, 12, 2, tzinfo=UTC)
-
-
-def october_calls(merchant_id: str) -> list[CallCompleted]:
-    at = OCT + timedelta(days=3, hours=5)
-    calls = [call_event(merchant_id, i, occurred_at=at + timedelta(hours=i)) for i in range(30)]
-    calls += [
-        call_event(merchant_id, 100 + i, occurred_at=at, cache_hit=True) for i in range(5)
-    ]
-    calls += [
-        call_event(merchant_id, 200 + i, occurred_at=at, risk_verdict="review") for i in range(3)
-    ]
-    calls += [
-        call_event(merchant_id, 300 + i, occurred_at=at, risk_verdict="block", status="blocked")
-        for i in range(2)
-    ]
-    return calls
 
 
 @pytest.fixture
@@ -82,10 +67,13 @@ def _invoice(rt: Runtime, merchant_id: str, start: datetime) -> tuple[Invoice, l
         inv = session.scalars(
             select(Invoice).where(Invoice.merchant_id == merchant_id, Invoice.period_start == start)
         ).one()
-        lines = list(session.scalars(
-            select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
-            .order_by(InvoiceLine.position)
-        ))
+        lines = list(
+            session.scalars(
+                select(InvoiceLine)
+                .where(InvoiceLine.invoice_id == inv.id)
+                .order_by(InvoiceLine.position)
+            )
+        )
         session.expunge_all()
     return inv, lines
 
@@ -107,17 +95,17 @@ def test_invoice_from_events_ledger_and_lift(rt: Runtime) -> None:
     assert usage[Component.COMPLETION_TOKENS].quantity == completion
     calls = [line for line in lines if line.component == Component.CALLS]
     assert [(line.quantity, line.amount) for line in calls] == [
-        (10, Decimal("0.50")), (20, Decimal("0.40"))
+        (10, Decimal("0.50")),
+        (20, Decimal("0.40")),
     ]
     assert usage[Component.CACHE_HITS].quantity == 5
     withheld = [line for line in lines if line.kind == LineKind.WITHHELD]
     assert sorted((line.quantity, line.amount) for line in withheld) == [
-        (2, Decimal("0")), (3, Decimal("0"))
+        (2, Decimal("0")),
+        (3, Decimal("0")),
     ]
     share = next(line for line in lines if line.kind == LineKind.REVENUE_SHARE)
-    assert share.amount == min(
-        quantize(share.quantity * Decimal("0.1"), "USD"), Decimal("500.00")
-    )
+    assert share.amount == min(quantize(share.quantity * Decimal("0.1"), "USD"), Decimal("500.00"))
     assert share.lineage["lift_result_id"].startswith("lr_")
     assert Decimal(inv.total) == sum(Decimal(line.amount) for line in lines)
     ledger = usage[Component.PROMPT_TOKENS].lineage["ledger"]
@@ -139,8 +127,8 @@ def test_running_twice_gives_the_same_draft(rt: Runtime) -> None:
     assert again.recomputed == 2
     second = _invoice(rt, "mer_a", OCT)
     assert first[0].id == second[0].id
-    assert [(l.id, l.amount, l.lineage_json) for l in first[1]] == [
-        (l.id, l.amount, l.lineage_json) for l in second[1]
+    assert [(x.id, x.amount, x.lineage_json) for x in first[1]] == [
+        (x.id, x.amount, x.lineage_json) for x in second[1]
     ]
 
 
@@ -148,8 +136,10 @@ def test_a_draft_is_recomputed_as_data_arrives(rt: Runtime) -> None:
     _setup(rt)
     _run(rt, "2026-10")
     before = _invoice(rt, "mer_a", OCT)[0].total
-    ingest(rt.sessions, [call_event("mer_a", 900 + i, occurred_at=OCT + timedelta(days=9))
-                         for i in range(5)])
+    ingest(
+        rt.sessions,
+        [call_event("mer_a", 900 + i, occurred_at=OCT + timedelta(days=9)) for i in range(5)],
+    )
     _run(rt, "2026-10")
     assert _invoice(rt, "mer_a", OCT)[0].total > before
 
@@ -238,8 +228,10 @@ def test_replaying_all_events_into_a_fresh_database_gives_identical_invoices(
     rt: Runtime, pg_template: str
 ) -> None:
     events = october_calls("mer_a") + october_calls("mer_b")
-    events += [call_event("mer_b", 700 + i, occurred_at=NOV + timedelta(hours=i),
-                          prompt_tokens=1234 + i) for i in range(40)]
+    events += [
+        call_event("mer_b", 700 + i, occurred_at=NOV + timedelta(hours=i), prompt_tokens=1234 + i)
+        for i in range(40)
+    ]
     late = [call_event("mer_a", 800 + i, occurred_at=OCT + timedelta(days=25)) for i in range(7)]
     _scenario(rt, events, late)
     with another_pg_database(pg_template) as url:

@@ -79,14 +79,13 @@ def test_included_units_are_free_and_tiers_count_billable_units():
         (LineKind.USAGE, D(100), D("10.00")),
         (LineKind.USAGE, D(10), D("0.50")),
     ]
-    assert [line.kind for line in price_charge(parse_plan(spec).charge(Component.CALLS), 50,
-                                               "USD")] == [LineKind.INCLUDED]
+    assert [
+        line.kind for line in price_charge(parse_plan(spec).charge(Component.CALLS), 50, "USD")
+    ] == [LineKind.INCLUDED]
 
 
 def test_tokens_are_priced_per_thousand_and_rounded_half_up_once_per_line():
-    plan = parse_plan(
-        {"currency": "USD", "charges": {"prompt_tokens": {"unit_price": "0.003"}}}
-    )
+    plan = parse_plan({"currency": "USD", "charges": {"prompt_tokens": {"unit_price": "0.003"}}})
     # 1,500 tokens × 0.003 / 1000 = 0.0045 -> 0.00 ; 1,667 tokens -> 0.005001 -> 0.01
     assert [line.amount for line in price_usage(plan, {Component.PROMPT_TOKENS: 1500})] == [
         D("0.00")
@@ -137,23 +136,57 @@ def test_late_usage_continues_the_tiers_and_lowers_the_true_up():
 @pytest.mark.parametrize(
     ("spec", "param"),
     [
-        ({"currency": "USD", "charges": {"calls": {"unit_price": "-1"}}},
-         "charges.calls.unit_price"),
+        (
+            {"currency": "USD", "charges": {"calls": {"unit_price": "-1"}}},
+            "charges.calls.unit_price",
+        ),
         ({"currency": "XXX"}, "currency"),
         ({"currency": "USD", "minimum_commitment": "-5"}, "minimum_commitment"),
-        ({"currency": "USD", "charges": {"calls": {"tiers": [
-            {"up_to": 10, "unit_price": "1"}, {"up_to": 5, "unit_price": "1"},
-            {"up_to": None, "unit_price": "1"}]}}}, "charges.calls.tiers[1].up_to"),
-        ({"currency": "USD", "charges": {"calls": {"tiers": [
-            {"up_to": 10, "unit_price": "1"}]}}}, "charges.calls.tiers[0].up_to"),
-        ({"currency": "USD", "charges": {"calls": {"tiers": [
-            {"up_to": None, "unit_price": "1"}, {"up_to": None, "unit_price": "1"}]}}},
-         "charges.calls.tiers[0].up_to"),
-        ({"currency": "USD", "charges": {"calls": {"tiers": [
-            {"up_to": None, "unit_price": "-0.1"}]}}}, "charges.calls.tiers[0].unit_price"),
+        (
+            {
+                "currency": "USD",
+                "charges": {
+                    "calls": {
+                        "tiers": [
+                            {"up_to": 10, "unit_price": "1"},
+                            {"up_to": 5, "unit_price": "1"},
+                            {"up_to": None, "unit_price": "1"},
+                        ]
+                    }
+                },
+            },
+            "charges.calls.tiers[1].up_to",
+        ),
+        (
+            {
+                "currency": "USD",
+                "charges": {"calls": {"tiers": [{"up_to": 10, "unit_price": "1"}]}},
+            },
+            "charges.calls.tiers[0].up_to",
+        ),
+        (
+            {
+                "currency": "USD",
+                "charges": {
+                    "calls": {
+                        "tiers": [
+                            {"up_to": None, "unit_price": "1"},
+                            {"up_to": None, "unit_price": "1"},
+                        ]
+                    }
+                },
+            },
+            "charges.calls.tiers[0].up_to",
+        ),
+        (
+            {
+                "currency": "USD",
+                "charges": {"calls": {"tiers": [{"up_to": None, "unit_price": "-0.1"}]}},
+            },
+            "charges.calls.tiers[0].unit_price",
+        ),
         ({"currency": "USD", "revenue_share": {"percent": "101"}}, "revenue_share.percent"),
-        ({"currency": "USD", "revenue_share": {"percent": "5", "cap": "-1"}},
-         "revenue_share.cap"),
+        ({"currency": "USD", "revenue_share": {"percent": "5", "cap": "-1"}}, "revenue_share.cap"),
         ({"currency": "USD", "charges": {"minutes": {}}}, "charges.minutes"),
         ({"currency": "USD", "monthly_spend_cap": "abc"}, "monthly_spend_cap"),
     ],
@@ -171,8 +204,11 @@ def test_plan_currency_must_equal_the_merchants():
 
 
 def test_canonical_json_round_trips():
-    plan = _plan(minimum_commitment="10", revenue_share={"percent": "2.5", "cap": "99"},
-                 monthly_spend_cap="1000")
+    plan = _plan(
+        minimum_commitment="10",
+        revenue_share={"percent": "2.5", "cap": "99"},
+        monthly_spend_cap="1000",
+    )
     assert parse_plan(plan_to_json(plan)) == plan
 
 
@@ -183,8 +219,7 @@ _quantity = st.integers(min_value=0, max_value=10**9)
 @settings(max_examples=200, deadline=None)
 @given(
     prices=st.lists(_price, min_size=3, max_size=3),
-    bounds=st.lists(st.integers(min_value=1, max_value=10**6), min_size=2, max_size=2,
-                    unique=True),
+    bounds=st.lists(st.integers(min_value=1, max_value=10**6), min_size=2, max_size=2, unique=True),
     quantities=st.lists(_quantity, min_size=4, max_size=4),
     included=st.integers(min_value=0, max_value=10**5),
     minimum=_price,

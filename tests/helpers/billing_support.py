@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -27,6 +27,7 @@ from liftmeter.events import CallCompleted
 from liftmeter.models import Merchant
 from metering.service import record_calls
 
+from factories import call_event
 from support import PG_ADMIN_URL
 
 OCT = datetime(2026, 10, 1, tzinfo=UTC)
@@ -88,8 +89,9 @@ def ingest(sessions: sessionmaker[Session], events: Iterable[CallCompleted]) -> 
 @lru_cache(maxsize=1)
 def measured_revenue() -> IncrementalRevenue:
     """A real incremental-revenue estimate of a simulated experiment with 30 % lift."""
-    units = simulate_experiment(SimulationConfig(n_units=60_000, true_relative_lift=0.3,
-                                                 seed=2)).units
+    units = simulate_experiment(
+        SimulationConfig(n_units=60_000, true_relative_lift=0.3, seed=2)
+    ).units
     arms = arm_stats_by_arm(units, outcome_col="revenue", covariate_col="pre_revenue")
     revenue = estimate_incremental_revenue(
         arms[Arm.HOLDOUT], arms[Arm.TREATMENT], currency="USD", holdout_share=0.5
@@ -105,17 +107,41 @@ def add_lift(
         experiment_id = f"exp_{merchant_id}"
         if session.get(Experiment, experiment_id) is None:
             session.add(
-                Experiment(id=experiment_id, merchant_id=merchant_id, name="holdout",
-                           holdout_share=Decimal("0.5"), unit_type="visitor", starts_at=start,
-                           status="stopped")
+                Experiment(
+                    id=experiment_id,
+                    merchant_id=merchant_id,
+                    name="holdout",
+                    holdout_share=Decimal("0.5"),
+                    unit_type="visitor",
+                    starts_at=start,
+                    status="stopped",
+                )
             )
             session.flush()
         row = store_lift_result(
-            session, merchant_id=merchant_id, experiment_id=experiment_id, period_start=start,
-            period_end=end, revenue=measured_revenue(),
+            session,
+            merchant_id=merchant_id,
+            experiment_id=experiment_id,
+            period_start=start,
+            period_end=end,
+            revenue=measured_revenue(),
         )
         session.expunge(row)
     return row
+
+
+def october_calls(merchant_id: str) -> list[CallCompleted]:
+    at = OCT + timedelta(days=3, hours=5)
+    calls = [call_event(merchant_id, i, occurred_at=at + timedelta(hours=i)) for i in range(30)]
+    calls += [call_event(merchant_id, 100 + i, occurred_at=at, cache_hit=True) for i in range(5)]
+    calls += [
+        call_event(merchant_id, 200 + i, occurred_at=at, risk_verdict="review") for i in range(3)
+    ]
+    calls += [
+        call_event(merchant_id, 300 + i, occurred_at=at, risk_verdict="block", status="blocked")
+        for i in range(2)
+    ]
+    return calls
 
 
 _VOLATILE = {"plan_version_id", "lift_result_id"}
@@ -130,20 +156,35 @@ def invoice_snapshot(sessions: sessionmaker[Session]) -> list[tuple[Any, ...]]:
         )
         for inv in invoices:
             lines = session.scalars(
-                select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
+                select(InvoiceLine)
+                .where(InvoiceLine.invoice_id == inv.id)
                 .order_by(InvoiceLine.position)
             )
-            out.append((
-                inv.merchant_id, inv.period_start, inv.status, inv.number, Decimal(inv.total),
-                [
-                    (line.position, line.kind, line.component, line.description,
-                     Decimal(line.quantity), line.unit_price and Decimal(line.unit_price),
-                     Decimal(line.amount),
-                     json.dumps({k: v for k, v in line.lineage.items() if k not in _VOLATILE},
-                                sort_keys=True))
-                    for line in lines
-                ],
-            ))
+            out.append(
+                (
+                    inv.merchant_id,
+                    inv.period_start,
+                    inv.status,
+                    inv.number,
+                    Decimal(inv.total),
+                    [
+                        (
+                            line.position,
+                            line.kind,
+                            line.component,
+                            line.description,
+                            Decimal(line.quantity),
+                            line.unit_price and Decimal(line.unit_price),
+                            Decimal(line.amount),
+                            json.dumps(
+                                {k: v for k, v in line.lineage.items() if k not in _VOLATILE},
+                                sort_keys=True,
+                            ),
+                        )
+                        for line in lines
+                    ],
+                )
+            )
     return out
 
 
