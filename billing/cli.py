@@ -22,15 +22,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from billing import repository, service
-from billing.exports import invoice_csv, invoice_pdf
-from billing.invoice import Period, invoice_lines, run_invoices
-from billing.models import Invoice
 from liftmeter.errors import LiftmeterError, ValidationFailed
 from liftmeter.logging import configure_logging
-from liftmeter.models import Merchant
 from liftmeter.runtime import Runtime, open_runtime
 from liftmeter.settings import load_settings
+
+# The billing modules reach the attribution read side (scipy, pandas) through the lift
+# results table; commands import them when they run so `liftmeter --help` stays fast.
 
 console = Console()
 err_console = Console(stderr=True)
@@ -80,6 +78,8 @@ def plans_set(
     reason: Reason = None,
 ) -> None:
     """Add a plan version for a merchant, effective from the first day of a month."""
+    from billing import service
+
     rt = _runtime()
     try:
         spec = _read_spec(file)
@@ -106,6 +106,8 @@ def plans_set(
 @plans_app.command("show")
 def plans_show(merchant: Merchant_) -> None:
     """Print the merchant's plan versions, oldest first, as JSON."""
+    from billing import service
+
     rt = _runtime()
     try:
         with rt.sessions() as session:
@@ -132,6 +134,8 @@ def run(
     merchant: Annotated[str | None, typer.Option("--merchant", help="Only this merchant.")] = None,
 ) -> None:
     """Create or recompute the draft invoices of a period (one transaction)."""
+    from billing.invoice import Period, run_invoices
+
     rt = _runtime()
     columns = (
         TextColumn("{task.description}"),
@@ -172,6 +176,9 @@ def invoices_list(
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
 ) -> None:
     """Invoices, newest period first."""
+    from billing import repository
+    from billing.invoice import Period
+
     rt = _runtime()
     table = Table("id", "number", "merchant", "period", "status", "total")
     try:
@@ -198,6 +205,9 @@ def invoices_list(
 @invoices_app.command("show")
 def invoices_show(invoice_id: str) -> None:
     """One invoice with its lines."""
+    from billing import service
+    from billing.invoice import invoice_lines
+
     rt = _runtime()
     try:
         with rt.sessions() as session:
@@ -228,6 +238,9 @@ def invoices_show(invoice_id: str) -> None:
 
 
 def _act(action: str, invoice_id: str, reason: str | None) -> None:
+    from billing import service
+    from billing.models import Invoice
+
     rt = _runtime()
     try:
         with rt.sessions.begin() as session:
@@ -272,6 +285,11 @@ def invoices_export(
     format: Annotated[str, typer.Option(help="csv or pdf")] = "csv",  # noqa: A002
 ) -> None:
     """Write the invoice as CSV or PDF."""
+    from billing import service
+    from billing.exports import invoice_csv, invoice_pdf
+    from billing.invoice import invoice_lines
+    from liftmeter.models import Merchant
+
     rt = _runtime()
     try:
         with rt.sessions() as session:
