@@ -128,7 +128,7 @@ def _load(url: str, merchants: int, rows: int) -> float:
                 "THEN c ELSE 0 END, "
                 f"CASE WHEN ({verdicts})[((g / :m) / :hours) % :combos + 1] = 'review' "
                 "THEN c ELSE 0 END, 0 "
-                "FROM generate_series(0, :n - 1) g, LATERAL (SELECT 1 + (g * 7919) % 9 AS c) x"
+                "FROM generate_series(0, :n - 1) g, LATERAL (SELECT 1 + (g::bigint * 7919) % 9 AS c) x"
             ),
             {"m": merchants, "n": per_merchant * merchants, "hours": HOURS, "combos": len(COMBOS)},
         )

@@ -172,16 +172,17 @@ def lift_results(
 def invoices_for_period(
     session: Session, *, start: datetime, merchant_id: str | None = None, lock_drafts: bool = False
 ) -> dict[str, Invoice]:
-    """Existing invoices of the period by merchant; drafts locked when about to be recomputed."""
-    stmt = select(Invoice).where(Invoice.period_start == start)
+    """Existing invoices of the period by merchant, optionally locked (and re-read) first.
+
+    The run locks them so that a concurrent finalize either happens before (the run then
+    sees it final and leaves it alone) or waits until the run commits.
+    """
+    stmt = select(Invoice).where(Invoice.period_start == start).order_by(Invoice.id)
     if merchant_id is not None:
         stmt = stmt.where(Invoice.merchant_id == merchant_id)
-    out = {inv.merchant_id: inv for inv in session.scalars(stmt)}
-    if lock_drafts and out:
-        locked = stmt.where(Invoice.status == InvoiceStatus.DRAFT).with_for_update()
-        for inv in session.scalars(locked.order_by(Invoice.id)):
-            out[inv.merchant_id] = inv
-    return out
+    if lock_drafts:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return {inv.merchant_id: inv for inv in session.scalars(stmt)}
 
 
 def pending_adjustments(

@@ -117,6 +117,17 @@ def set_plan(
     return version
 
 
+def monthly_spend_cap(session: Session, merchant_id: str, at: datetime) -> Decimal | None:
+    """The spend cap of the plan in effect at `at` (None: no plan or no cap).
+
+    The gateway refuses calls once a merchant's month-to-date spend reaches it.
+    """
+    version = repository.plans_in_effect(session, at=at, merchant_id=merchant_id).get(merchant_id)
+    if version is None or version.monthly_spend_cap is None:
+        return None
+    return Decimal(version.monthly_spend_cap)
+
+
 def list_plans(session: Session, merchant_id: str) -> list[PlanVersion]:
     if session.get(Merchant, merchant_id) is None:
         raise NotFound("no such merchant", param="merchant_id")
