@@ -128,7 +128,8 @@ def _load(url: str, merchants: int, rows: int) -> float:
                 "THEN c ELSE 0 END, "
                 f"CASE WHEN ({verdicts})[((g / :m) / :hours) % :combos + 1] = 'review' "
                 "THEN c ELSE 0 END, 0 "
-                "FROM generate_series(0, :n - 1) g, LATERAL (SELECT 1 + (g::bigint * 7919) % 9 AS c) x"
+                "FROM generate_series(0, :n - 1) g, "
+                "LATERAL (SELECT 1 + (g::bigint * 7919) % 9 AS c) x"
             ),
             {"m": merchants, "n": per_merchant * merchants, "hours": HOURS, "combos": len(COMBOS)},
         )
@@ -156,7 +157,7 @@ def _load(url: str, merchants: int, rows: int) -> float:
     return time.perf_counter() - started
 
 
-def _liftmeter(url: str) -> dict[str, Any]:
+def _liftmeter(url: str, limit: int | None) -> dict[str, Any]:
     from billing.invoice import Period, run_invoices
 
     engine = build_engine(DatabaseSettings(url=url))
@@ -168,7 +169,13 @@ def _liftmeter(url: str) -> dict[str, Any]:
         summary = run_invoices(session, period=Period.parse(PERIOD), now=now)
         session.flush()
         elapsed = time.perf_counter() - started
-        total = session.execute(text("SELECT coalesce(sum(total), 0) FROM invoices")).scalar_one()
+        total = session.execute(
+            text(
+                "SELECT coalesce(sum(total), 0) FROM invoices WHERE merchant_id IN "
+                "(SELECT id FROM merchants ORDER BY id LIMIT :n)"
+            ),
+            {"n": limit},
+        ).scalar_one()
         session.rollback()
     return {
         "seconds": elapsed,
@@ -298,7 +305,7 @@ def main() -> None:
     url = _create_database(args.admin_url)
     try:
         load_s = _load(url, args.merchants, args.rows)
-        fast = _phase("liftmeter", url, None)
+        fast = _phase("liftmeter", url, args.naive_merchants)
         slow = _phase("naive", url, args.naive_merchants)
     finally:
         if not args.keep:
@@ -308,21 +315,21 @@ def main() -> None:
         f"ledger: {rows:,} usage_hourly rows, {args.merchants:,} merchants, "
         f"period {PERIOD} (generated in {load_s:.1f} s)"
     )
-    print(f"{'':24}{'liftmeter (set-based)':>24}{'naive (per merchant)':>24}")
+    print(f"{'':34}{'liftmeter (set-based)':>24}{'naive (per merchant)':>24}")
     for label, key, fmt in (
         ("invoices", "invoices", "{:,}"),
         ("lines", "lines", "{:,}"),
         ("wall time (s)", "seconds", "{:.2f}"),
         ("peak RSS (MB)", "rss_mb", "{:.0f}"),
         ("RSS after imports (MB)", "rss_after_import_mb", "{:.0f}"),
-        ("sum of totals (USD)", "total", "{}"),
+        ("sum of totals, naive's merchants", "total", "{}"),
     ):
-        print(f"{label:24}{fmt.format(fast[key]):>24}{fmt.format(slow[key]):>24}")
+        print(f"{label:34}{fmt.format(fast[key]):>24}{fmt.format(slow[key]):>24}")
     rate_fast = fast["invoices"] / fast["seconds"]
     rate_slow = slow["invoices"] / slow["seconds"]
-    print(f"{'merchants per second':24}{rate_fast:>24,.0f}{rate_slow:>24,.0f}")
+    print(f"{'merchants per second':34}{rate_fast:>24,.0f}{rate_slow:>24,.0f}")
     print(f"speed-up per merchant: {rate_fast / rate_slow:.1f}x")
-    if slow["invoices"] == fast["invoices"] and slow["total"] != fast["total"]:
+    if slow["total"] != fast["total"]:
         raise SystemExit("the two runs disagree on the totals")
 
 

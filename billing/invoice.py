@@ -389,7 +389,7 @@ def run_invoices(
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     line_rows: list[dict[str, Any]] = []
-    parsed: dict[str, Plan] = {}
+    parsed: dict[str, Plan] = {}  # by canonical spec: merchants often share a plan
     for done, mid in enumerate(sorted(currencies), start=1):
         invoice = existing.get(mid)
         version = plans.get(mid)
@@ -399,7 +399,9 @@ def run_invoices(
             summary.skipped_no_plan += 1
         else:
             invoice_id = invoice.id if invoice is not None else new_id("inv")
-            plan = parsed.get(version.id) or parsed.setdefault(version.id, parse_plan(version.spec))
+            plan = parsed.get(version.spec_json) or parsed.setdefault(
+                version.spec_json, parse_plan(version.spec)
+            )
             late = _late_usage(session, mid, pending[mid], invoice_id) if mid in pending else []
             lines = compose_invoice(
                 version=version,

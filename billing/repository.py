@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -240,6 +240,56 @@ def replace_draft_lines(session: Session, *, start: datetime, merchant_id: str |
     )
 
 
+_INVOICE_COLUMNS = (
+    "id",
+    "merchant_id",
+    "period_start",
+    "period_end",
+    "currency",
+    "status",
+    "plan_version_id",
+    "total",
+    "computed_at",
+)
+_LINE_COLUMNS = (
+    "id",
+    "invoice_id",
+    "position",
+    "kind",
+    "component",
+    "description",
+    "quantity",
+    "unit_price",
+    "amount",
+    "lineage_json",
+)
+_PG_UPDATE_DRAFTS = text(
+    "UPDATE invoices SET total = u.total, plan_version_id = u.plan_version_id, "
+    "currency = u.currency, computed_at = u.computed_at FROM unnest("
+    "CAST(:id AS varchar[]), CAST(:total AS numeric[]), CAST(:plan_version_id AS varchar[]), "
+    "CAST(:currency AS varchar[]), CAST(:computed_at AS timestamptz[])"
+    ") AS u(id, total, plan_version_id, currency, computed_at) "
+    "WHERE invoices.id = u.id AND invoices.status = 'draft'"
+)
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def _pg_copy(
+    session: Session, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    driver: Any = session.connection().connection.driver_connection
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(tuple(row[c] for c in columns))
+
+
 def write_invoices(
     session: Session,
     *,
@@ -247,13 +297,27 @@ def write_invoices(
     changed: Sequence[dict[str, Any]],
     lines: Sequence[dict[str, Any]],
 ) -> None:
-    """Insert new drafts, update recomputed ones (by id), insert every line: 3 statements."""
-    if new:
-        session.execute(insert(Invoice), list(new))
-    if changed:
-        session.execute(update(Invoice), list(changed))
-    if lines:
-        session.execute(insert(InvoiceLine), list(lines))
+    """Insert new drafts, update recomputed ones (by id), insert every line: 3 statements.
+
+    PostgreSQL: `COPY` for the inserts and one `UPDATE … FROM unnest(…)`; an executemany
+    would cost one round trip per row. SQLite: plain executemany.
+    """
+    session.flush()
+    if is_postgres(session):
+        if new:
+            _pg_copy(session, "invoices", _INVOICE_COLUMNS, new)
+        if changed:
+            keys = ("id", "total", "plan_version_id", "currency", "computed_at")
+            session.execute(_PG_UPDATE_DRAFTS, {k: [r[k] for r in changed] for k in keys})
+        if lines:
+            _pg_copy(session, "invoice_lines", _LINE_COLUMNS, lines)
+    else:
+        if new:
+            session.execute(insert(_table(Invoice)), list(new))
+        if changed:
+            session.execute(update(Invoice), list(changed))
+        if lines:
+            session.execute(insert(_table(InvoiceLine)), list(lines))
     session.expire_all()
 
 
