@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.plans import Component, parse_plan, plan_to_json
+from billing.plans import UNIT_SIZE, Component, parse_plan, plan_to_json
 from billing.pricing import (
     LineKind,
     price_charge,
@@ -18,7 +18,7 @@ from billing.pricing import (
     total,
 )
 from liftmeter.errors import ValidationFailed
-from liftmeter.money import quantize
+from liftmeter.money import minor_unit, quantize
 
 D = Decimal
 
@@ -252,9 +252,14 @@ def test_lines_sum_to_the_total_with_no_drift(
     )
     usage = dict(zip(Component, quantities, strict=True))
     lines = price_period(plan, usage, conservative)
+    half_unit = minor_unit(currency) / 2
     for line in lines:
         assert line.amount == quantize(line.amount, currency)  # every line at the minor unit
         assert line.amount >= 0
+        if line.kind is LineKind.USAGE:  # rounded once, half-up: off by at most half a unit
+            size = UNIT_SIZE[Component(line.component)]
+            exact = line.quantity * line.unit_price / size
+            assert abs(line.amount - exact) <= half_unit
     grand = total(lines)
     assert grand == sum((line.amount for line in lines), D(0))
     assert grand >= quantize(minimum, currency)
