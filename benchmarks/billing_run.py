@@ -274,7 +274,10 @@ def _phase(name: str, url: str, limit: int | None) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--phase", name, "--url", url]
     if limit:
         cmd += ["--naive-merchants", str(limit)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"phase {name} failed:\n{done.stderr}")
+    out = done.stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
 
@@ -296,7 +299,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.phase:
         run = (
-            _liftmeter(args.url)
+            _liftmeter(args.url, args.naive_merchants)
             if args.phase == "liftmeter"
             else _naive(args.url, args.naive_merchants)
         )
