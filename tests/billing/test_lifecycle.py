@@ -72,8 +72,8 @@ def test_plan_changes_apply_forward_and_never_rewrite_the_past(rt: Runtime) -> N
         conn.execute(text(f"UPDATE plan_versions SET spec_json = '{{}}' WHERE id = '{first.id}'"))
 
 
-def _finalized_october(rt: Runtime) -> Invoice:
-    add_plan(rt.sessions, "mer_a")
+def _finalized_october(rt: Runtime, plan_from: str = "2026-10-01") -> Invoice:
+    add_plan(rt.sessions, "mer_a", effective_from=plan_from)
     ingest(rt.sessions, october_calls("mer_a"))
     with rt.sessions.begin() as session:
         run_invoices(session, period=Period.parse("2026-10"))
@@ -105,10 +105,11 @@ def test_finalized_invoice_is_immutable_in_the_database(rt: Runtime) -> None:
 
 
 def test_a_plan_change_may_not_reprice_a_finalized_period(rt: Runtime) -> None:
-    _finalized_october(rt)
+    invoice = _finalized_october(rt, plan_from="2026-09-01")
     with pytest.raises(PlanOverlap) as raised:
         _set(rt, "2026-10-01", datetime(2026, 10, 3, tzinfo=UTC))
-    assert "overlaps" in raised.value.message or "finalized" in raised.value.message
+    assert raised.value.message == f"would reprice the finalized invoice {invoice.number}"
+    _set(rt, "2026-11-01", datetime(2026, 11, 3, tzinfo=UTC))  # the next period is fine
 
 
 def test_void_pay_and_credit_rules(rt: Runtime) -> None:
