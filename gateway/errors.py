@@ -16,6 +16,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from billing.errors import (
+    CreditExceedsInvoice,
+    InvoiceEmpty,
+    InvoiceNotDraft,
+    InvoiceNotFinalized,
+    InvoiceNotFound,
+    InvoicePaid,
+    PeriodInFuture,
+    PlanNotFound,
+    PlanOverlap,
+)
 from inference.errors import InferenceError, InferenceUnavailable, InvalidGenerationRequest
 from liftmeter.errors import (
     ConfigurationError,
@@ -52,6 +63,16 @@ class UnsupportedMediaType(LiftmeterError):
 
 # (status, type) by error class; the first matching base class wins.
 _STATUS: tuple[tuple[type[LiftmeterError], int, str], ...] = (
+    # billing: lifecycle refusals are 409 (nothing changed), bad input 400, unknown ids 404
+    (InvoiceEmpty, 409, "conflict_error"),
+    (InvoiceNotDraft, 409, "conflict_error"),
+    (InvoiceNotFinalized, 409, "conflict_error"),
+    (InvoicePaid, 409, "conflict_error"),
+    (PlanOverlap, 409, "conflict_error"),
+    (PeriodInFuture, 400, "invalid_request_error"),
+    (CreditExceedsInvoice, 400, "invalid_request_error"),
+    (InvoiceNotFound, 404, "not_found_error"),
+    (PlanNotFound, 404, "not_found_error"),
     (ValidationFailed, 400, "invalid_request_error"),
     (Unauthorized, 401, "authentication_error"),
     (Forbidden, 403, "permission_error"),

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from attribution import cli as attribution_cli
+from billing import cli as billing_cli
 from billing.risk import cli as risk_cli
 from gateway import cli as gateway_cli
 from inference import cli as inference_cli
@@ -63,6 +64,7 @@ app.add_typer(inference_cli.app, name="inference")
 app.add_typer(risk_cli.app, name="risk")
 app.command("serve")(gateway_cli.serve)
 app.add_typer(metering_cli.app, name="metering")
+app.add_typer(billing_cli.app, name="billing")
 
 
 def settings_from_env() -> Settings:
