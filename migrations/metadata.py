@@ -15,6 +15,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "attribution.results",
     "metering.models",
     "billing.risk.terms",
+    "billing.review.models",
 )
 
 
