@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from review_support import review_call
 from sqlalchemy import select
 
+from attribution.assignment import assign_arm
 from billing.review.models import ReviewItem
 from gateway.models import Description
 from gateway.variants import latest_description
@@ -195,3 +198,68 @@ def test_an_unknown_item_is_a_404(gw_sqlite) -> None:
     reviewer = gw_sqlite.staff("review")
     r = _decide(gw_sqlite, "rev_nope", reviewer, decision="approve")
     assert (r.status_code, r.json()["error"]["code"]) == (404, "review_item_not_found")
+
+
+def _treatment_visitor(merchant_id: str, experiment_id: str) -> str:
+    for n in range(100):
+        arm = assign_arm(
+            merchant_id=merchant_id, experiment_id=experiment_id, unit_id=f"v{n}", holdout_share=0.2
+        )
+        if arm.value == "treatment":
+            return f"v{n}"
+    raise AssertionError("no treatment visitor in 100")
+
+
+def test_shoppers_see_a_review_output_only_after_approval(gw) -> None:
+    mid, merchant = gw.merchant()
+    r = gw.client.post(
+        "/v1/experiments", json={"name": "copy", "holdout_share": "0.2"}, headers=merchant
+    )
+    assert r.status_code == 201, r.text
+    visitor = _treatment_visitor(mid, r.json()["id"])
+    approved, rejected = review_call(gw, merchant, "sku-a"), review_call(gw, merchant, "sku-r")
+
+    def shown(sku: str) -> dict[str, object]:
+        params = {"product_id": sku, "visitor_id": visitor}
+        answer: dict[str, object] = gw.client.get(
+            "/v1/variants", params=params, headers=merchant
+        ).json()
+        return answer
+
+    assert shown("sku-a")["show"] == "original"
+    reviewer = gw.staff("review")
+    assert _decide(gw, approved["review_id"], reviewer, decision="approve").status_code == 200
+    note = "implies a health benefit"
+    assert (
+        _decide(gw, rejected["review_id"], reviewer, decision="reject", note=note).status_code
+        == 200
+    )
+    released = shown("sku-a")
+    assert (released["show"], released["description_id"]) == (
+        "generated",
+        approved["description_id"],
+    )
+    assert released["text"] == approved["text"]
+    assert shown("sku-r")["show"] == "original"
+
+
+def test_racing_decisions_produce_one_decision_and_one_audit_row(gw) -> None:
+    _, merchant = gw.merchant()
+    body = review_call(gw, merchant)
+    reviewers = [gw.staff("review") for _ in range(4)]
+    decisions = ["approve", "reject", "approve", "reject"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(
+            pool.map(
+                lambda pair: (
+                    _decide(
+                        gw, body["review_id"], pair[0], decision=pair[1], note="race"
+                    ).status_code
+                ),
+                zip(reviewers, decisions, strict=True),
+            )
+        )
+    assert sorted(statuses) == [200, 409, 409, 409]
+    with gw.runtime.sessions() as session:
+        entries = list_audit(session, subject_type="review_item", subject_id=body["review_id"])
+    assert len(entries) == 1
