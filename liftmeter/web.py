@@ -43,8 +43,8 @@ class Principal:
 
     @property
     def is_staff(self) -> bool:
-        """Finance, review and admin keys see every merchant."""
-        return bool(self.scopes & {Scope.FINANCE, Scope.REVIEW, Scope.ADMIN})
+        """Finance and admin keys see every merchant (review keys only in the review queue)."""
+        return bool(self.scopes & {Scope.FINANCE, Scope.ADMIN})
 
     def has(self, scope: Scope) -> bool:
         """Admin holds every scope; finance also reads every merchant's usage and invoices and

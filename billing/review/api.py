@@ -47,6 +47,17 @@ def review_decider(
     return principal
 
 
+def _merchant_filter(caller: Principal, requested: str | None) -> str | None:
+    """Staff reviewers see every merchant (or the one they name); a merchant only itself.
+
+    Review keys are staff only here: `Principal.is_staff` stays finance/admin so a review
+    key reads no other merchant data (usage, invoices, dashboards).
+    """
+    if caller.merchant_id is None and caller.has(Scope.REVIEW):
+        return requested
+    return caller.merchant_scope(requested)
+
+
 Reader = Annotated[Principal, Depends(review_reader)]
 Decider = Annotated[Principal, Depends(review_decider)]
 ReadSession = Annotated[Session, Depends(db_session)]
@@ -62,7 +73,7 @@ def list_items(
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> ReviewPage:
-    scope = caller.merchant_scope(merchant_id)
+    scope = _merchant_filter(caller, merchant_id)
     items, next_cursor = list_review_items(
         session, status=status, merchant_id=scope, cursor=cursor, limit=limit
     )
@@ -71,7 +82,7 @@ def list_items(
 
 @router.get("/{item_id}", response_model=ReviewItemOut, summary="Read one review item")
 def get_item(item_id: str, caller: Reader, session: ReadSession) -> ReviewItemOut:
-    scope = caller.merchant_scope()
+    scope = _merchant_filter(caller, None)
     return ReviewItemOut.of(get_review_item(session, item_id, merchant_id=scope))
 
 

@@ -143,6 +143,9 @@ def test_staff_without_the_review_scope_are_refused(gw) -> None:
     headers = {"Authorization": f"Bearer {admin_only_usage}"}
     assert gw.client.get("/v1/review-items", headers=headers).status_code == 403
     assert _decide(gw, body["review_id"], gw.admin, decision="approve").status_code == 200
+    reviewer = gw.staff("review")
+    assert gw.client.get("/v1/usage", headers=reviewer).status_code == 403
+    assert gw.client.get("/v1/keys", headers=reviewer).status_code == 403
     r = gw.client.post(
         "/v1/keys",
         json={"name": "x", "merchant_id": gw.merchant("Dan")[0], "scopes": ["review"]},
