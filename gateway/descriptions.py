@@ -22,6 +22,13 @@ while the model runs:
 
 A failure in step 3 releases the claim (the same key may be retried) and the reservation.
 A blocked output is not returned and not billed (`status=blocked`, `text=null`).
+
+An output with the verdict `review` is returned to the merchant as before (text,
+`description_id`, `risk.verdict="review"`) plus a `review_id`: the finish transaction also
+queues a review item (`billing.review.service.enqueue_review`), so the call, its event and
+its queue item commit together. The description is kept but not shown to shoppers
+(`gateway.variants.latest_description`) until a reviewer approves the item; a rejected
+one stays withheld.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from typing import Any, Final
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from billing.review.service import enqueue_review
 from billing.risk.terms import merchant_terms
 from gateway import quota
 from gateway.cache import ResponseCache, cache_key
@@ -368,6 +376,7 @@ def _finish(
 ) -> CallOutcome:
     blocked = result.risk["verdict"] == "block"
     description_id = None if blocked else new_id("desc")
+    review_id = new_id("rev") if result.risk["verdict"] == "review" else None
     body = {
         "call_id": call_id,
         "description_id": description_id,
@@ -378,6 +387,7 @@ def _finish(
         "model": result.model,
         "cached": result.cache_hit,
         "masked": {k: v for k, v in sorted(masked.items()) if v},
+        "review_id": review_id,
     }
     merchant_id = principal.merchant_id
     assert merchant_id is not None
@@ -429,6 +439,20 @@ def _finish(
                     template_version=TEMPLATE_VERSION,
                     risk_verdict=result.risk["verdict"],
                 )
+            )
+        if review_id is not None and description_id is not None:
+            enqueue_review(
+                session,
+                item_id=review_id,
+                call_id=call_id,
+                description_id=description_id,
+                merchant_id=merchant_id,
+                product_id=product.id,
+                text=result.text,
+                category=product.category,
+                score=result.risk["score"],
+                reasons=result.risk["reasons"],
+                model_version=result.risk["model_version"],
             )
         quota.settle(session, reservation, result.prompt_tokens + result.completion_tokens)
         if event.risk_verdict == "pass" and event.status == SUCCEEDED:

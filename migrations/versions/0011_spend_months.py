@@ -1,7 +1,7 @@
 """Per-merchant monthly billable usage for the gateway's spend cap.
 
 Revision ID: 0011_spend_months
-Revises: 0009_billing
+Revises: 0010_review_queue
 Create Date: 2026-11-28 16:55:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_spend_months"
-down_revision: str | None = "0009_billing"
+down_revision: str | None = "0010_review_queue"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
