@@ -25,7 +25,13 @@ def _as_dict(stats: ExperimentStatistics) -> dict[tuple[str, str, str], tuple[fl
         for metric in ("conversion", "revenue", "revenue_uncapped"):
             s = getattr(seg, metric)
             out[(seg.arm, seg.segment, metric)] = (
-                s.n, s.sum_y, s.sum_y2, s.sum_x, s.sum_x2, s.sum_xy, s.n_nonzero
+                s.n,
+                s.sum_y,
+                s.sum_y2,
+                s.sum_x,
+                s.sum_x2,
+                s.sum_xy,
+                s.n_nonzero,
             )
     return out
 
@@ -48,9 +54,7 @@ def test_sql_statistics_equal_a_row_level_pandas_computation(
             session, experiment=experiment, cap_percentile=cap_percentile, **kwargs
         )
     units, conversions = frames(rt.engine, "exp_1")
-    baseline = row_level_statistics(
-        units, conversions, cap_percentile=cap_percentile, **kwargs
-    )
+    baseline = row_level_statistics(units, conversions, cap_percentile=cap_percentile, **kwargs)
     rt.close()
     got, want = _as_dict(sql), _as_dict(baseline)
     assert got.keys() == want.keys()

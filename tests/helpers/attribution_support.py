@@ -152,8 +152,12 @@ def totals(engine: Engine) -> dict[str, object]:
     with engine.connect() as conn:
         exposures = conn.execute(select(func.count()).select_from(Exposure)).scalar_one()
         units = conn.execute(
-            select(ExperimentUnit.unit_id, ExperimentUnit.arm, ExperimentUnit.first_exposed_at,
-                   ExperimentUnit.multiple_arms).order_by(ExperimentUnit.unit_id)
+            select(
+                ExperimentUnit.unit_id,
+                ExperimentUnit.arm,
+                ExperimentUnit.first_exposed_at,
+                ExperimentUnit.multiple_arms,
+            ).order_by(ExperimentUnit.unit_id)
         ).all()
         conversions = conn.execute(
             select(func.count(), func.sum(AttributedConversion.revenue)).select_from(
