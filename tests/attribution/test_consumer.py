@@ -129,9 +129,13 @@ def test_a_crash_between_the_database_and_the_offset_commit_leaves_totals_unchan
         max_records=150,
         timeout_ms=300,
     )
-    with pytest.raises(SystemExit):
+
+    def run_until_killed() -> None:
         for _ in range(200):  # Kafka may need a few polls to join the group
             runner.run_once()
+
+    with pytest.raises(SystemExit):
+        run_until_killed()
     doomed.close()
     partial = totals(stack.rt.engine)
     assert 0 < partial["exposures"] + partial["conversions"] < len(events)  # type: ignore[operator]

@@ -11,8 +11,8 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from attribution.repository import as_utc
 from attribution.models import AttributedConversion, Experiment, ExperimentUnit, Exposure
+from attribution.repository import as_utc
 from liftmeter.events import ConversionRecorded, Event, ExposureRecorded
 from liftmeter.models import Merchant
 
