@@ -53,7 +53,7 @@ def test_sql_statistics_equal_a_row_level_pandas_computation(
         sql = experiment_statistics(
             session, experiment=experiment, cap_percentile=cap_percentile, **kwargs
         )
-    units, conversions = frames(rt.engine, "exp_1")
+    units, conversions = frames(rt.engine, "exp_1", "mer_a")
     baseline = row_level_statistics(units, conversions, cap_percentile=cap_percentile, **kwargs)
     rt.close()
     got, want = _as_dict(sql), _as_dict(baseline)

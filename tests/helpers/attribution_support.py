@@ -125,8 +125,10 @@ def synthetic_events(
     return events
 
 
-def frames(engine: Engine, experiment_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The unit rows and the conversion rows as the row-level baseline reads them."""
+def frames(
+    engine: Engine, experiment_id: str, merchant_id: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The experiment's unit rows and the merchant's conversion rows, as the baseline reads them."""
     u, c = ExperimentUnit.__table__.c, AttributedConversion.__table__.c
     with engine.connect() as conn:
         units = pd.DataFrame(
@@ -138,7 +140,11 @@ def frames(engine: Engine, experiment_id: str) -> tuple[pd.DataFrame, pd.DataFra
             columns=["unit_id", "arm", "product_id", "first_exposed_at", "multiple_arms"],
         )
         conversions = pd.DataFrame(
-            conn.execute(select(c.visitor_id, c.kind, c.revenue, c.occurred_at)).all(),
+            conn.execute(
+                select(c.visitor_id, c.kind, c.revenue, c.occurred_at).where(
+                    c.merchant_id == merchant_id
+                )
+            ).all(),
             columns=["key", "kind", "revenue", "occurred_at"],
         )
     for frame, column in ((units, "first_exposed_at"), (conversions, "occurred_at")):
