@@ -79,7 +79,8 @@ def test_compute_stores_what_the_row_level_computation_concludes(db_url: str) ->
         stored = lift_result_for_period(
             session, merchant_id="mer_a", period_start=PERIOD[0], period_end=PERIOD[1]
         )
-    assert stored is not None and stored.id == result.id
+    assert stored is not None
+    assert stored.id == result.id
     assert result.reason == revenue.reason.value
     assert result.estimate == pytest.approx(revenue.estimate, rel=1e-9)
     assert result.ci_low == pytest.approx(revenue.ci_low, rel=1e-9)
