@@ -32,6 +32,7 @@ TAGS = [
     {"name": "experiments", "description": "Holdout experiments, variants and exposures."},
     {"name": "conversions", "description": "Report views, add-to-carts and purchases."},
     {"name": "usage", "description": "Metered usage."},
+    {"name": "lift", "description": "Measured lift and incremental revenue."},
     {"name": "admin", "description": "Merchants and API keys."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
@@ -155,10 +156,11 @@ async def _close_components(app: FastAPI) -> None:
 
 
 def _install_routers(app: FastAPI) -> None:
+    from attribution import api as lift
     from gateway.routes import admin, conversions, descriptions, experiments
     from metering import api as usage
 
-    for module in (descriptions, experiments, conversions, usage, admin):
+    for module in (descriptions, experiments, conversions, usage, lift, admin):
         app.include_router(module.router)
 
 
