@@ -179,28 +179,31 @@ _SQLITE = {
     "floor": "CAST",
 }
 
-_STATS_SQL = """
-WITH units AS (
+_UNITS = """(
     SELECT unit_id, arm, product_id, first_exposed_at AS t0
     FROM experiment_units
     WHERE experiment_id = :experiment_id AND NOT multiple_arms
       AND first_exposed_at >= :start AND first_exposed_at < :end
-),
-per_unit AS (
-    SELECT u.unit_id, u.arm, u.product_id,
+)"""
+# Purchases are joined to units first and grouped per *converting* unit (a small set);
+# only then are all units left-joined to those sums and aggregated per (arm, segment), so
+# the database never groups the full unit set by unit id.
+_STATS_SQL = """
+WITH hits AS (
+    SELECT u.unit_id,
         MAX(CASE WHEN c.occurred_at >= u.t0 THEN 1 ELSE 0 END) AS converted,
         SUM(CASE WHEN c.occurred_at >= u.t0 THEN {revenue} ELSE 0 END) AS revenue,
         SUM(CASE WHEN c.occurred_at < u.t0 THEN {revenue} ELSE 0 END) AS pre_revenue
-    FROM units u
-    LEFT JOIN attribution_conversions c
-      ON c.merchant_id = :merchant_id AND c.kind = 'purchase' AND c.{key} = u.unit_id
+    FROM attribution_conversions c
+    JOIN {units} u
+      ON c.{key} = u.unit_id
      AND c.occurred_at >= {minus_pre} AND c.occurred_at < {plus_window}
-     AND c.occurred_at < :end
-    GROUP BY u.unit_id, u.arm, u.product_id
+    WHERE c.merchant_id = :merchant_id AND c.kind = 'purchase' AND c.occurred_at < :end
+    GROUP BY u.unit_id
 ),
 ranked AS (
     SELECT revenue, ROW_NUMBER() OVER (ORDER BY revenue) - 1 AS i, COUNT(*) OVER () AS m
-    FROM per_unit WHERE revenue > 0
+    FROM hits WHERE revenue > 0
 ),
 positioned AS (
     SELECT revenue, i, {floor_lo} AS lo, :q * (m - 1) - {floor_lo} AS frac FROM ranked
@@ -209,6 +212,13 @@ cap AS (
     SELECT SUM(CASE WHEN i = lo THEN revenue * (1 - frac)
                     WHEN i = lo + 1 THEN revenue * frac ELSE 0 END) AS value
     FROM positioned WHERE i = lo OR i = lo + 1
+),
+per_unit AS (
+    SELECT u.arm, u.product_id,
+        COALESCE(h.converted, 0) AS converted,
+        COALESCE(h.revenue, 0) AS revenue,
+        COALESCE(h.pre_revenue, 0) AS pre_revenue
+    FROM {units} u LEFT JOIN hits h ON h.unit_id = u.unit_id
 ),
 capped AS (
     SELECT p.*, cap.value AS cap_value,
@@ -241,6 +251,7 @@ def _stats_statement(session: Session, unit_type: str) -> Any:
         minus_pre=parts["minus_pre"],
         plus_window=parts["plus_window"],
         floor_lo=floor_lo,
+        units=_UNITS,
     )
     return text(sql).bindparams(
         bindparam("experiment_id", type_=String()),
