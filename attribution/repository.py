@@ -185,12 +185,13 @@ _UNITS = """(
     WHERE experiment_id = :experiment_id AND NOT multiple_arms
       AND first_exposed_at >= :start AND first_exposed_at < :end
 )"""
-# Purchases are joined to units first and grouped per *converting* unit (a small set);
-# only then are all units left-joined to those sums and aggregated per (arm, segment), so
-# the database never groups the full unit set by unit id.
+# Only units with a purchase (in the window or the pre-period) have non-zero outcomes, so
+# the sums are taken over those few rows (`hits`), joined from the purchases side; the full
+# unit set is only counted per (arm, segment). The database never groups, joins or sorts
+# the whole unit set by unit id.
 _STATS_SQL = """
 WITH hits AS (
-    SELECT u.unit_id,
+    SELECT u.unit_id, u.arm, u.product_id,
         MAX(CASE WHEN c.occurred_at >= u.t0 THEN 1 ELSE 0 END) AS converted,
         SUM(CASE WHEN c.occurred_at >= u.t0 THEN {revenue} ELSE 0 END) AS revenue,
         SUM(CASE WHEN c.occurred_at < u.t0 THEN {revenue} ELSE 0 END) AS pre_revenue
@@ -199,7 +200,7 @@ WITH hits AS (
       ON c.{key} = u.unit_id
      AND c.occurred_at >= {minus_pre} AND c.occurred_at < {plus_window}
     WHERE c.merchant_id = :merchant_id AND c.kind = 'purchase' AND c.occurred_at < :end
-    GROUP BY u.unit_id
+    GROUP BY u.unit_id, u.arm, u.product_id
 ),
 ranked AS (
     SELECT revenue, ROW_NUMBER() OVER (ORDER BY revenue) - 1 AS i, COUNT(*) OVER () AS m
@@ -213,31 +214,34 @@ cap AS (
                     WHEN i = lo + 1 THEN revenue * frac ELSE 0 END) AS value
     FROM positioned WHERE i = lo OR i = lo + 1
 ),
-per_unit AS (
-    SELECT u.arm, u.product_id,
-        COALESCE(h.converted, 0) AS converted,
-        COALESCE(h.revenue, 0) AS revenue,
-        COALESCE(h.pre_revenue, 0) AS pre_revenue
-    FROM {units} u LEFT JOIN hits h ON h.unit_id = u.unit_id
-),
 capped AS (
-    SELECT p.*, cap.value AS cap_value,
-        CASE WHEN cap.value IS NOT NULL AND p.revenue > cap.value THEN cap.value
-             ELSE p.revenue END AS y
-    FROM per_unit p CROSS JOIN cap
+    SELECT h.*,
+        CASE WHEN cap.value IS NOT NULL AND h.revenue > cap.value THEN cap.value
+             ELSE h.revenue END AS y
+    FROM hits h CROSS JOIN cap
+),
+sums AS (
+    SELECT arm, product_id,
+        SUM(converted) AS conv_sum, SUM(converted * pre_revenue) AS conv_xy,
+        SUM(y) AS rev_sum, SUM(y * y) AS rev_sum2, SUM(y * pre_revenue) AS rev_xy,
+        SUM(CASE WHEN y <> 0 THEN 1 ELSE 0 END) AS rev_nonzero,
+        SUM(revenue) AS raw_sum, SUM(revenue * revenue) AS raw_sum2,
+        SUM(revenue * pre_revenue) AS raw_xy,
+        SUM(CASE WHEN revenue <> 0 THEN 1 ELSE 0 END) AS raw_nonzero,
+        SUM(pre_revenue) AS x_sum, SUM(pre_revenue * pre_revenue) AS x_sum2
+    FROM capped
+    GROUP BY arm, product_id
+),
+counts AS (
+    SELECT arm, product_id, COUNT(*) AS n FROM {units} u GROUP BY arm, product_id
 )
-SELECT arm, product_id AS segment, COUNT(*) AS n,
-    SUM(converted) AS conv_sum, SUM(converted * pre_revenue) AS conv_xy,
-    SUM(y) AS rev_sum, SUM(y * y) AS rev_sum2, SUM(y * pre_revenue) AS rev_xy,
-    SUM(CASE WHEN y <> 0 THEN 1 ELSE 0 END) AS rev_nonzero,
-    SUM(revenue) AS raw_sum, SUM(revenue * revenue) AS raw_sum2,
-    SUM(revenue * pre_revenue) AS raw_xy,
-    SUM(CASE WHEN revenue <> 0 THEN 1 ELSE 0 END) AS raw_nonzero,
-    SUM(pre_revenue) AS x_sum, SUM(pre_revenue * pre_revenue) AS x_sum2,
-    MAX(cap_value) AS cap
-FROM capped
-GROUP BY arm, product_id
-ORDER BY arm, product_id
+SELECT k.arm, k.product_id AS segment, k.n,
+    s.conv_sum, s.conv_xy, s.rev_sum, s.rev_sum2, s.rev_xy, s.rev_nonzero,
+    s.raw_sum, s.raw_sum2, s.raw_xy, s.raw_nonzero, s.x_sum, s.x_sum2,
+    (SELECT value FROM cap) AS cap
+FROM counts k
+LEFT JOIN sums s ON s.arm = k.arm AND s.product_id = k.product_id
+ORDER BY k.arm, k.product_id
 """
 
 

@@ -216,6 +216,10 @@ def pandas_baseline(engine: Any, experiment: Experiment, settings: AttributionSe
 
 
 def _rss_mb() -> float:
+    """Peak RSS of this process image (VmHWM; ru_maxrss would carry the parent's over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
