@@ -11,7 +11,7 @@ the parameter; the gateway maps errors to HTTP statuses.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -36,7 +36,10 @@ def _parse_time(value: str | None, param: str) -> datetime:
         raise ValidationFailed(f"not an ISO 8601 time: {value!r}", param=param) from None
     if moment.tzinfo is None:
         raise ValidationFailed("needs a timezone (e.g. Z or +00:00)", param=param)
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed(f"out of range: {value!r}", param=param) from None
 
 
 def _check_id(value: str | None, param: str) -> str | None:

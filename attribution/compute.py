@@ -267,6 +267,7 @@ def compute_lift(
         raise ValidationFailed("must carry a timezone", param="period")
     if period_end <= period_start:
         raise ValidationFailed("the period must end after it starts", param="period")
+    period_start, period_end = repository.as_utc(period_start), repository.as_utc(period_end)
     merchant = session.get(Merchant, merchant_id)
     if merchant is None:
         raise NotFound("no such merchant", param="merchant_id")

@@ -63,6 +63,8 @@ def test_a_merchant_reads_its_newest_result_with_statistics(gw: Harness) -> None
     }
     everything = gw.client.get("/v1/lift", params=RANGE, headers=headers).json()["data"]
     assert [row["merchant_id"] for row in everything] == [merchant_id]
+    shifted = {"from": "2026-09-01T02:00:00+02:00", "to": "2026-10-01T02:00:00+02:00"}
+    assert gw.client.get("/v1/lift", params=shifted, headers=headers).json()["data"] == everything
     outside = {"from": "2026-10-01T00:00:00Z", "to": "2026-11-01T00:00:00Z"}
     assert gw.client.get("/v1/lift", params=outside, headers=headers).json()["data"] == []
 
@@ -104,6 +106,7 @@ def test_finance_sees_every_merchant(gw: Harness) -> None:
         ({"from": RANGE["from"]}, "to"),
         ({"from": "2026-09-01T00:00:00", "to": RANGE["to"]}, "from"),
         ({"from": "yesterday", "to": RANGE["to"]}, "from"),
+        ({"from": "0001-01-01T00:00:00+01:00", "to": RANGE["to"]}, "from"),
         ({"from": RANGE["to"], "to": RANGE["from"]}, "to"),
         ({**RANGE, "experiment_id": "x" * 65}, "experiment_id"),
     ],

@@ -47,7 +47,13 @@ class Stack:
             consume_until(runner, messages=messages)
 
 
-@pytest.fixture(params=["embedded-sqlite", "embedded-postgres", "kafka"])
+@pytest.fixture(
+    params=[
+        "embedded-sqlite",
+        pytest.param("embedded-postgres", marks=pytest.mark.postgres),
+        pytest.param("kafka", marks=[pytest.mark.postgres, pytest.mark.kafka]),
+    ]
+)
 def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     kind = request.param
     url = request.getfixturevalue("sqlite_url" if kind == "embedded-sqlite" else "pg_url")
