@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -196,16 +197,35 @@ def events_dead_letters(
 
 @app.command("demo")
 def demo(
-    merchants: Annotated[int, typer.Option(min=1, max=100, help="Merchants to simulate.")] = 3,
-    calls: Annotated[
-        int, typer.Option(min=1, max=1_000_000, help="Call events to publish.")
-    ] = 2000,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    merchants: Annotated[int, typer.Option(min=1, max=20, help="Merchants to simulate.")] = 3,
+    products: Annotated[
+        int, typer.Option(min=1, max=200, help="Products per merchant, each described twice.")
+    ] = 6,
+    visitors: Annotated[
+        int, typer.Option(min=1000, max=2_000_000, help="Storefront visitors per merchant.")
+    ] = 60_000,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated world.")] = 7,
+    workdir: Annotated[
+        Path, typer.Option(help="Where the demo's fresh SQLite database lives.")
+    ] = Path("var/demo"),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the gateway.")] = 8787,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Keep the dashboard serving at the end.")
+    ] = True,
 ) -> None:
-    """Run liftmeter end to end on the configured (by default embedded) services."""
-    from liftmeter.demo import run_demo
+    """Run liftmeter end to end on embedded defaults: calls, lift, invoices, dashboard."""
+    from gateway.demo import DemoOptions, run_demo
 
-    run_demo(runtime_from_env(), merchants=merchants, calls=calls, seed=seed, console=console)
+    options = DemoOptions(
+        merchants=merchants,
+        products=products,
+        visitors=visitors,
+        seed=seed,
+        workdir=workdir,
+        port=port,
+        serve=serve,
+    )
+    run_demo(load_settings(), options, console)
 
 
 if __name__ == "__main__":

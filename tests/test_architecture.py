@@ -18,7 +18,7 @@ ALLOWED = {
     "dashboards": {"liftmeter", "metering", "attribution", "billing", "dashboards"},
     "gateway": DOMAINS,
 }
-ENTRY_POINTS = {ROOT / "liftmeter" / "cli.py", ROOT / "liftmeter" / "demo.py"}
+ENTRY_POINTS = {ROOT / "liftmeter" / "cli.py"}
 TRANSPORT_LIBS = {"fastapi", "starlette", "kafka", "httpx", "typer"}
 PURE_MODULES = {"models.py", "repository.py", "service.py"}
 

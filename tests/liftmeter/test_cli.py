@@ -61,15 +61,6 @@ def test_bad_settings_stop_the_program_with_one_clear_line(
     assert "Traceback" not in result.stderr
 
 
-def test_demo_runs_end_to_end_on_embedded_defaults(tmp_path: Path) -> None:
-    result = _run(["demo", "--calls", "300", "--merchants", "2"], {}, tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "var" / "liftmeter.db").exists()
-    assert "Replaying the log applied nothing twice." in result.stdout
-    assert "mer_demo_1" in result.stdout
-    assert "mer_demo_2" in result.stdout
-
-
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     result = _run(["--help"], {}, tmp_path)
     assert result.returncode == 0
