@@ -1,28 +1,57 @@
 """Command line of the attribution domain, mounted as ``liftmeter attribution``.
 
-``liftmeter attribution analyze FILE`` reads a per-unit CSV or Parquet export and prints
-the statistics as JSON on stdout. Invalid input prints one ``error: <column>: <what>``
-line on stderr and exits with status 2; no traceback.
+- ``analyze FILE`` reads a per-unit CSV or Parquet export and prints the statistics as
+  JSON on stdout;
+- ``compute --merchant ID --period YYYY-MM`` (or ``--all``) computes the lift of the
+  merchant's experiments over the month from the attribution tables, stores an immutable
+  result per experiment and prints a table; a period without a measured interval (too
+  little data, a failed SRM check) says why instead of printing an interval;
+- ``run`` consumes exposure and conversion events (group ``attribution``) until SIGTERM.
+
+Invalid input prints one ``error: <field>: <what>`` line on stderr and exits with status
+2; no traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
 
-from liftmeter.errors import LiftmeterError
+from liftmeter.errors import LiftmeterError, ValidationFailed
+from liftmeter.logging import configure_logging
+from liftmeter.runtime import Runtime, open_runtime
+from liftmeter.settings import load_settings
+
+if TYPE_CHECKING:
+    from attribution.results import LiftResult
 
 EXIT_INVALID_INPUT = 2
 
-app = typer.Typer(help="Lift statistics on exported experiment data.", no_args_is_help=True)
+app = typer.Typer(
+    help="Lift: consume exposures and conversions, compute, analyze exports.",
+    no_args_is_help=True,
+)
+console = Console()
 
 
 @app.callback()
 def attribution() -> None:
-    """Lift statistics on exported experiment data."""
+    """Lift: consume exposures and conversions, compute, analyze exports."""
+
+
+def _runtime(*, check_events: bool = True) -> Runtime:
+    settings = load_settings()
+    configure_logging(settings.log)
+    return open_runtime(settings, check_events=check_events)
 
 
 @app.command()
@@ -86,3 +115,128 @@ def analyze(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID_INPUT) from None
     typer.echo(json.dumps(report, indent=2))
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _row(table: Table, result: LiftResult) -> None:
+    stats = result.statistics
+    conversion = stats["metrics"]["conversion_rate"]
+    relative = conversion.get("relative_sequential") or {}
+    lift = (
+        f"{relative['estimate']:+.2%} [{relative['ci_low']:+.2%}, {relative['ci_high']:+.2%}]"
+        if relative
+        else "-"
+    )
+    if result.reason in ("insufficient_data", "srm_failed", "undefined"):
+        revenue = f"no interval: {result.detail}"
+    else:
+        revenue = f"{_money(result.estimate)} [{_money(result.ci_low)}, {_money(result.ci_high)}]"
+    table.add_row(
+        result.merchant_id,
+        result.experiment_id,
+        f"{result.holdout_units:,} / {result.treated_units:,}",
+        lift,
+        revenue,
+        f"{result.conservative_amount:,.2f} {result.currency}",
+        result.reason,
+    )
+
+
+def _merchants(rt: Runtime, merchant: str | None, every: bool) -> list[str]:
+    if every == (merchant is not None):
+        raise ValidationFailed("give either --merchant ID or --all", param="merchant")
+    if merchant is not None:
+        return [merchant]
+    from sqlalchemy import select
+
+    from liftmeter.models import Merchant
+
+    with rt.sessions() as session:
+        return list(session.scalars(select(Merchant.id).order_by(Merchant.id)))
+
+
+@app.command()
+def compute(
+    period: Annotated[str, typer.Option(help="billing month, YYYY-MM (UTC)")],
+    merchant: Annotated[str | None, typer.Option(help="merchant id")] = None,
+    every: Annotated[bool, typer.Option("--all", help="every merchant")] = False,
+    alpha: Annotated[float, typer.Option(help="1 − confidence level")] = 0.05,
+) -> None:
+    """Compute, store and print the lift of each experiment over the period."""
+    from attribution.compute import compute_lift, month_period
+
+    try:
+        start, end = month_period(period)
+        rt = _runtime(check_events=False)
+        merchants = _merchants(rt, merchant, every)
+    except LiftmeterError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    results: list[LiftResult] = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"lift {period}", total=len(merchants))
+        for merchant_id in merchants:
+            try:
+                with rt.sessions.begin() as session:
+                    results += compute_lift(
+                        session,
+                        merchant_id=merchant_id,
+                        period_start=start,
+                        period_end=end,
+                        settings=rt.settings.attribution,
+                        alpha=alpha,
+                    )
+            except LiftmeterError as exc:
+                rt.close()
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(EXIT_INVALID_INPUT) from None
+            progress.advance(task)
+    rt.close()
+    if not results:
+        console.print(f"no experiment ran in {period} for {', '.join(merchants) or 'anyone'}")
+        return
+    table = Table(title=f"lift {period} (sequential intervals; revenue share on the amount)")
+    for column in (
+        "merchant",
+        "experiment",
+        "units H / T",
+        "conversion lift",
+        "incremental revenue",
+        "billable",
+        "reason",
+    ):
+        table.add_column(column)
+    for result in results:
+        _row(table, result)
+    console.print(table)
+
+
+@app.command()
+def run(
+    group: Annotated[str, typer.Option(help="consumer group")] = "attribution",
+) -> None:
+    """Consume exposure and conversion events until SIGTERM or Ctrl-C."""
+    from attribution.consumer import TOPICS, run_consumer
+
+    rt = _runtime()
+    rt.event_log.ensure_topics(list(TOPICS))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print(f"attribution: consuming {', '.join(TOPICS)} as group {group}")
+    with contextlib.suppress(KeyboardInterrupt):
+        outcome = run_consumer(
+            event_log=rt.event_log,
+            sessions=rt.sessions,
+            stop=stop,
+            group_id=group,
+            max_records=rt.settings.events.poll_max_records,
+            timeout_ms=rt.settings.events.poll_timeout_ms,
+        )
+        console.print(
+            f"applied {outcome.applied}, duplicates {outcome.duplicates}, "
+            f"dead-lettered {outcome.dead_lettered}"
+        )
+    rt.close()

@@ -42,7 +42,8 @@ from billing.errors import (
 )
 from billing.invoice import Period, invoice_lines, run_invoices
 from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus, PlanVersion
-from billing.plans import dump_plan, parse_effective_from, parse_plan
+from billing.plans import Component, Plan, dump_plan, parse_effective_from, parse_plan
+from billing.pricing import price_usage, total
 from liftmeter.audit import record_audit
 from liftmeter.errors import NotFound, ValidationFailed
 from liftmeter.ids import new_id
@@ -126,6 +127,27 @@ def monthly_spend_cap(session: Session, merchant_id: str, at: datetime) -> Decim
     if version is None or version.monthly_spend_cap is None:
         return None
     return Decimal(version.monthly_spend_cap)
+
+
+@dataclass(frozen=True, slots=True)
+class SpendLimit:
+    """The plan in effect and its monthly spend cap (in the plan's currency)."""
+
+    plan: Plan
+    cap: Decimal
+
+
+def spend_limit(session: Session, merchant_id: str, at: datetime) -> SpendLimit | None:
+    """The plan and spend cap in effect at `at`, or None when the merchant has no cap."""
+    version = repository.plans_in_effect(session, at=at, merchant_id=merchant_id).get(merchant_id)
+    if version is None or version.monthly_spend_cap is None:
+        return None
+    return SpendLimit(parse_plan(version.spec), Decimal(version.monthly_spend_cap))
+
+
+def usage_spend(plan: Plan, quantities: Mapping[Component, int]) -> Decimal:
+    """Pay-per-use spend of `quantities` under `plan`: the sum of its rounded usage lines."""
+    return total(price_usage(plan, quantities))
 
 
 def list_plans(session: Session, merchant_id: str) -> list[PlanVersion]:

@@ -33,6 +33,8 @@ TAGS = [
     {"name": "conversions", "description": "Report views, add-to-carts and purchases."},
     {"name": "usage", "description": "Metered usage."},
     {"name": "billing", "description": "Plans, invoices, credit notes and exports."},
+    {"name": "review", "description": "The human review queue of the risk model."},
+    {"name": "lift", "description": "Measured lift and incremental revenue."},
     {"name": "admin", "description": "Merchants and API keys."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
@@ -157,11 +159,13 @@ async def _close_components(app: FastAPI) -> None:
 
 
 def _install_routers(app: FastAPI) -> None:
+    from attribution import api as lift
     from billing import api as billing
+    from billing.review import api as review
     from gateway.routes import admin, conversions, descriptions, experiments
     from metering import api as usage
 
-    for module in (descriptions, experiments, conversions, usage, billing, admin):
+    for module in (descriptions, experiments, conversions, usage, lift, billing, review, admin):
         app.include_router(module.router)
 
 

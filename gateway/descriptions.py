@@ -6,7 +6,8 @@ while the model runs:
 1. **Mask** personal data in the product payload and build the prompt with the shared
    template (`inference.prompts`); look the request up in the exact **cache**.
 2. **Claim and reserve** (transaction 1): insert the call row (`status=pending`) and
-   reserve prompt + max_tokens against the key's per-minute limits. With an
+   reserve prompt + max_tokens against the key's per-minute limits and check the call's
+   worst case against the monthly spend cap of the merchant's plan (`gateway.spend`). With an
    `Idempotency-Key`, the row's unique `(merchant_id, idempotency_key)` makes concurrent
    duplicates meet in the database: the loser reserves nothing and waits for the winner's
    stored response (or gets 409 if the body differs), so the model runs and the merchant
@@ -14,12 +15,20 @@ while the model runs:
 3. **Generate** through the configured backend (in-process model or an OpenAI-compatible
    server such as vLLM), unless the cache hit, and **screen** the output with the risk model.
 4. **Finish** (transaction 2): store the outcome and response on the call row, settle the
-   token reservation, keep the description (unless blocked) and write the `CallCompleted`
+   token reservation, add a billable call to the month's spend counters, keep the
+   description (unless blocked) and write the `CallCompleted`
    event to the outbox. The response is sent only after that commit, so every answered
    call has a durable event.
 
 A failure in step 3 releases the claim (the same key may be retried) and the reservation.
 A blocked output is not returned and not billed (`status=blocked`, `text=null`).
+
+An output with the verdict `review` is returned to the merchant as before (text,
+`description_id`, `risk.verdict="review"`) plus a `review_id`: the finish transaction also
+queues a review item (`billing.review.service.enqueue_review`), so the call, its event and
+its queue item commit together. The description is kept but not shown to shoppers
+(`gateway.variants.latest_description`) until a reviewer approves the item; a rejected
+one stays withheld.
 """
 
 from __future__ import annotations
@@ -36,12 +45,14 @@ from typing import Any, Final
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from billing.review.service import enqueue_review
 from billing.risk.terms import merchant_terms
 from gateway import quota
 from gateway.cache import ResponseCache, cache_key
 from gateway.masking import mask_value
 from gateway.models import ApiKey, CallRecord, Description
 from gateway.schemas import DescriptionRequest
+from gateway.spend import check_spend_cap, record_spend
 from inference.client import GenerationRequest, InferenceBackend
 from inference.prompts import TEMPLATE_VERSION, ProductInput, build_prompt
 from liftmeter.db import insert_ignoring_conflicts
@@ -99,6 +110,7 @@ def _claim_and_reserve(
     fingerprint: str,
     product_id: str,
     tokens: int,
+    max_tokens: int,
 ) -> tuple[CallRecord | None, quota.Reservation | None, list[str]]:
     """Insert the pending call row, reserve quota and read the merchant's forbidden terms in
     one transaction; or return the row that already holds the idempotency key."""
@@ -133,6 +145,15 @@ def _claim_and_reserve(
             session.flush()
             session.execute(insert_ignoring_conflicts(session, table, [row]))
         reservation = quota.reserve(session, key, tokens, ctx.settings.gateway)
+        if principal.merchant_id is not None:
+            check_spend_cap(
+                session,
+                merchant_id=principal.merchant_id,
+                now=datetime.now(UTC),
+                cache_hit=tokens == 0,
+                prompt_tokens=max(tokens - max_tokens, 0),
+                completion_tokens=max_tokens if tokens else 0,
+            )
         terms = merchant_terms(session, key.merchant_id) if key.merchant_id else []
     return None, reservation, terms
 
@@ -241,6 +262,7 @@ async def describe(
         fingerprint=fingerprint,
         product_id=product.id,
         tokens=tokens,
+        max_tokens=max_tokens,
     )
     if existing is not None:
         return await _await_stored(ctx, existing, fingerprint)
@@ -354,6 +376,7 @@ def _finish(
 ) -> CallOutcome:
     blocked = result.risk["verdict"] == "block"
     description_id = None if blocked else new_id("desc")
+    review_id = new_id("rev") if result.risk["verdict"] == "review" else None
     body = {
         "call_id": call_id,
         "description_id": description_id,
@@ -364,6 +387,7 @@ def _finish(
         "model": result.model,
         "cached": result.cache_hit,
         "masked": {k: v for k, v in sorted(masked.items()) if v},
+        "review_id": review_id,
     }
     merchant_id = principal.merchant_id
     assert merchant_id is not None
@@ -416,6 +440,29 @@ def _finish(
                     risk_verdict=result.risk["verdict"],
                 )
             )
+        if review_id is not None and description_id is not None:
+            enqueue_review(
+                session,
+                item_id=review_id,
+                call_id=call_id,
+                description_id=description_id,
+                merchant_id=merchant_id,
+                product_id=product.id,
+                text=result.text,
+                category=product.category,
+                score=result.risk["score"],
+                reasons=result.risk["reasons"],
+                model_version=result.risk["model_version"],
+            )
         quota.settle(session, reservation, result.prompt_tokens + result.completion_tokens)
+        if event.risk_verdict == "pass" and event.status == SUCCEEDED:
+            record_spend(
+                session,
+                merchant_id=merchant_id,
+                at=event.occurred_at,
+                cache_hit=result.cache_hit,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+            )
         enqueue_events(session, [event])
     return CallOutcome(body)

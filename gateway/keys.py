@@ -3,7 +3,8 @@
 A key is `lmk_` + 32 random bytes (URL-safe base64). Only its SHA-256 is stored, with a
 visible prefix (the first 12 characters) so people can tell keys apart; the secret is
 returned once, at creation. Lookup is by hash, so no secret is ever compared by string.
-Keys of a merchant carry merchant scopes; staff keys (`finance`, `admin`) have no merchant.
+Keys of a merchant carry merchant scopes; staff keys (`finance`, `review`,
+`admin`) have no merchant.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from liftmeter.web import Principal, Scope
 MERCHANT_SCOPES = frozenset(
     {Scope.DESCRIPTIONS_WRITE, Scope.CONVERSIONS_WRITE, Scope.USAGE_READ, Scope.INVOICES_READ}
 )
-STAFF_SCOPES = frozenset({Scope.FINANCE, Scope.ADMIN})
+STAFF_SCOPES = frozenset({Scope.FINANCE, Scope.REVIEW, Scope.ADMIN})
 KEY_PREFIX = "lmk_"
 
 
@@ -85,7 +86,9 @@ def issue_key(
         raise ValidationFailed("merchant scopes need a merchant_id", param="merchant_id")
     if merchant_id is not None:
         if granted & STAFF_SCOPES:
-            raise ValidationFailed("finance and admin keys belong to no merchant", param="scopes")
+            raise ValidationFailed(
+                "finance, review and admin keys belong to no merchant", param="scopes"
+            )
         if session.get(Merchant, merchant_id) is None:
             raise NotFound("no such merchant", param="merchant_id")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -115,3 +116,20 @@ class ConversionReceipt(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     event_id: Mapped[object] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SpendMonth(Base):
+    """Billable usage of one merchant in one calendar month (UTC), for the spend cap.
+
+    Incremented in the transaction that records each billable call, so several gateway
+    processes see one total; priced with the merchant's plan when a call is admitted.
+    """
+
+    __tablename__ = "spend_months"
+
+    merchant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    calls: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_hits: Mapped[int] = mapped_column(BigInteger, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)

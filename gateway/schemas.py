@@ -206,6 +206,14 @@ class DescriptionOut(BaseModel):
     model: str
     cached: bool
     masked: dict[str, int] = Field(description="Personal data masked in the input, by kind.")
+    review_id: str | None = Field(
+        default=None,
+        description=(
+            "Set when the risk verdict is `review`: the text is returned to the merchant but "
+            "not shown to shoppers until a reviewer approves this review item "
+            "(`GET /v1/review-items/{review_id}`); a rejected one stays withheld."
+        ),
+    )
 
 
 class RiskTermsIn(Strict):

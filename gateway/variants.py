@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from attribution.assignment import Arm, assign_arm
@@ -30,6 +30,7 @@ from attribution.errors import Rejection, RowsRejected
 from attribution.experiments import active_experiment
 from attribution.exposures import check_exposures, mentioned
 from attribution.models import Experiment, UnitType
+from billing.review.models import ReviewItem, ReviewStatus
 from gateway.models import Description
 from liftmeter.errors import NotFound, ValidationFailed
 from liftmeter.events import ExposureRecorded
@@ -55,14 +56,28 @@ class Variant:
 def latest_description(session: Session, merchant_id: str, product_id: str) -> Description | None:
     """The newest description of a product that passed the risk screen.
 
-    Outputs held for review are not shown to shoppers until a person clears them.
+    Outputs held for review are not shown to shoppers until a person clears them: a
+    `review` description is released once its review item is approved; pending and
+    rejected ones stay withheld.
     """
+    approved = (
+        select(ReviewItem.id)
+        .where(
+            ReviewItem.description_id == Description.id,
+            ReviewItem.status == ReviewStatus.APPROVED,
+        )
+        .exists()
+    )
+    released = or_(
+        Description.risk_verdict == "pass",
+        and_(Description.risk_verdict == "review", approved),
+    )
     stmt = (
         select(Description)
         .where(
             Description.merchant_id == merchant_id,
             Description.product_id == product_id,
-            Description.risk_verdict == "pass",
+            released,
         )
         .order_by(Description.created_at.desc(), Description.id.desc())
         .limit(1)

@@ -71,6 +71,13 @@ class RateLimited(LiftmeterError):
 
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after_s: int, param: str | None = None):
-        super().__init__(message, param=param)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: int,
+        param: str | None = None,
+        code: str | None = None,
+    ):
+        super().__init__(message, param=param, code=code)
         self.retry_after_s = retry_after_s

@@ -68,10 +68,20 @@ class InferenceSettings(_Section):
 
 
 class AttributionSettings(_Section):
-    """Experiment defaults: the attribution window and the holdout share."""
+    """Experiment defaults and the lift computation's frozen knobs.
+
+    `window_days`: a conversion counts for a unit when it happens within this many days
+    after the unit's first exposure. `pre_period_days`: the window before first exposure
+    whose revenue is the CUPED covariate. `cap_percentile`: revenue per unit is capped at
+    this pooled percentile of the non-zero values (100 = no cap). `min_converting_units`:
+    the minimum-data rule, converting units per arm.
+    """
 
     window_days: int = Field(default=7, ge=1, le=90)
     holdout_share: float = Field(default=0.1, gt=0, lt=1)
+    pre_period_days: int = Field(default=28, ge=0, le=365)
+    cap_percentile: float = Field(default=99.9, gt=0, le=100)
+    min_converting_units: int = Field(default=100, ge=1)
 
 
 class BillingSettings(_Section):

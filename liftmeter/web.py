@@ -28,12 +28,14 @@ class Scope(StrEnum):
     USAGE_READ = "usage:read"
     INVOICES_READ = "invoices:read"
     FINANCE = "finance"
+    REVIEW = "review"
     ADMIN = "admin"
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a merchant's key (`merchant_id` set) or a staff key (finance, admin)."""
+    """Who is calling: a merchant's key (`merchant_id` set) or a staff key (finance, review,
+    admin)."""
 
     key_id: str
     merchant_id: str | None
@@ -41,14 +43,16 @@ class Principal:
 
     @property
     def is_staff(self) -> bool:
-        """Finance and admin keys see every merchant."""
+        """Finance and admin keys see every merchant (review keys only in the review queue)."""
         return bool(self.scopes & {Scope.FINANCE, Scope.ADMIN})
 
     def has(self, scope: Scope) -> bool:
-        """Admin holds every scope; finance also reads every merchant's usage and invoices."""
+        """Admin holds every scope; finance also reads every merchant's usage and invoices and
+        may decide review items (the `review` scope alone is for reviewers who are not finance)."""
         if scope in self.scopes or Scope.ADMIN in self.scopes:
             return True
-        return Scope.FINANCE in self.scopes and scope in (Scope.USAGE_READ, Scope.INVOICES_READ)
+        finance_also = (Scope.USAGE_READ, Scope.INVOICES_READ, Scope.REVIEW)
+        return Scope.FINANCE in self.scopes and scope in finance_also
 
     def merchant_scope(self, requested: str | None = None) -> str | None:
         """The merchant whose data this request may read.

@@ -16,6 +16,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "metering.models",
     "billing.risk.terms",
     "billing.models",
+    "billing.review.models",
 )
 
 

@@ -43,6 +43,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import FeatureUnion
 
 from billing.risk.encoder import ENCODER_NAME, SentenceEncoder, TextEncoder
+from billing.risk.rules import RULES_VERSION
 from liftmeter.errors import ConfigurationError
 
 MODEL_DIR = Path(__file__).parent / "model"
@@ -97,8 +98,9 @@ class ClassifierManifest(BaseModel):
 
 
 def model_version(data_sha256: str) -> str:
-    """The version string: family, feature scheme and the first 10 hex of the data hash."""
-    return f"{MODEL_FAMILY}-v{FEATURE_SCHEME}-{data_sha256[:10]}"
+    """The version string: family, feature scheme, rule set and the first 10 hex of the data
+    hash (the rules are code, not artefact, but they decide verdicts too)."""
+    return f"{MODEL_FAMILY}-v{FEATURE_SCHEME}-r{RULES_VERSION}-{data_sha256[:10]}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""`liftmeter risk ...`: evaluate, score and retrain the risk model from the command line.
+"""`liftmeter risk ...`: evaluate, score and retrain the risk model from the command line,
+and work the review queue (`queue`, `decide`: `billing/review/cli.py`).
 
 `score` reads JSON lines (`{"text": ..., "category": ..., "merchant_terms": [...]}`) on
 standard input and writes one JSON verdict per line. A bad line writes a JSON error line
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from billing.review import cli as review_cli
 from billing.risk.dataset import DEFAULT_DATASET_PATH, load_dataset, select_split
 from billing.risk.schemas import ScoreRequest
 from liftmeter.errors import LiftmeterError
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from billing.risk.model import RiskModel
 
 app = typer.Typer(help="Screen generated descriptions with the risk model.", no_args_is_help=True)
+app.command("queue")(review_cli.queue)
+app.command("decide")(review_cli.decide)
 
 ModelOption = Annotated[
     Path | None, typer.Option("--model", help="Artefact directory (default: the committed one).")

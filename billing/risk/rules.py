@@ -26,6 +26,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
+# Bumped whenever a rule changes what it matches: the model version carries it, so every
+# verdict names the rule set as well as the classifier that produced it.
+RULES_VERSION = 2
+
 
 class ReasonCode(StrEnum):
     """Stable, machine-readable reasons a text was flagged."""
@@ -454,6 +458,162 @@ _ADDRESS = PatternRule(
     accept=_is_address,
 )
 
+
+# --- Paraphrased claims --------------------------------------------------------------
+# The rules above need the canonical wording ("cures cancer", "guaranteed returns"). The
+# ones below cover the same prohibited claims of RISK.md when they are paraphrased, each
+# built on a policy statement rather than on a phrase list, and each checked against the
+# hard negatives of the training split (disclaimers, plant disease, dosages, prices).
+
+# Named diseases only: "disease", "illness" and "infection" alone are generic (plant care,
+# disclaimers); "strokes" is paint and swimming; "depression" can be a dent.
+_GENERIC_OR_AMBIGUOUS = frozenset(
+    ("disease", "diseases", "illness", "illnesses", "infections?", "strokes?", "depression")
+    + ("diabetic", "flu")
+)
+_NAMED_DISEASES = tuple(d for d in DISEASES if d not in _GENERIC_OR_AMBIGUOUS) + (
+    "kidney stones",
+    "fibromyalgia",
+    "lupus",
+    "gout",
+    "osteoporosis",
+    "the flu",
+)
+# Dietary suitability is not a claim: "suitable for people with diabetes".
+_SUITABILITY_BEFORE = re.compile(
+    r"\b(?:suitable|safe|designed|made|formulated|friendly|appropriate|ideal)\s+for\s+"
+    r"(?:people|those|anyone|customers|adults|kids|children)?\s*(?:with|living\s+with|who\s+have)?"
+    r"\s*\W*$|\b(?:dogs?|cats?|pets?|horses?)\s+with\s*$",
+    _I,
+)
+
+
+def _is_disease_claim(match: re.Match[str], text: str) -> bool:
+    """A named disease in a product description is an implied disease claim, unless the
+    sentence negates it (the supplement disclaimer) or only says who the product suits."""
+    sentence_start = max(text.rfind(".", 0, match.start()), text.rfind("!", 0, match.start()))
+    before = text[sentence_start + 1 : match.start()]
+    if _NEGATED_BEFORE.search(before[-60:]) or _SUITABILITY_BEFORE.search(before[-60:]):
+        return False
+    if re.match(r"-(?:prone|friendly|safe)\b", text[match.end() : match.end() + 10]):
+        return False
+    window = text[max(0, match.start() - 60) : match.end() + 40]
+    return _PLANT_CONTEXT.search(window) is None
+
+
+_DISEASE_MENTION = PatternRule(
+    ReasonCode.MEDICAL_CLAIM,
+    Severity.HIGH,
+    re.compile(rf"\b{_alt(_NAMED_DISEASES)}\b", _I),
+    accept=_is_disease_claim,
+)
+
+_MEDICINES = (
+    r"(?:insulin|chemo(?:therapy)?|antidepressants?|inhalers?|statins?|pain\s?killers?|"
+    r"antibiotics?|(?:prescription|blood\s+pressure|heart|diabetes)\s+"
+    r"(?:drugs?|medications?|medicines?|meds|pills|tablets)|medications?|medicines?|meds|"
+    r"prescriptions?|pills)"
+)
+# Telling people to stop, replace or skip their medicine: a drug-replacement claim.
+_MEDICINE_SWAP = PatternRule(
+    ReasonCode.MEDICAL_CLAIM,
+    Severity.HIGH,
+    re.compile(
+        r"\b(?:replac(?:e[sd]?|ing|ement\s+for)|stop(?:s|ped|ping)?(?:\s+taking)?|quit|ditch(?:ed)?|"
+        r"throw\s+away|cancel|alternative\s+to|instead\s+of|better\s+than|no\s+longer\s+need|"
+        r"skip|does\s+everything|come\s+off|get\s+off|off\s+(?:your|their))\b"
+        rf"(?:\W+\w+){{0,6}}?\W+(?:your\s+|their\s+|the\s+|all\s+)?{_MEDICINES}\b"
+        rf"|\b{_MEDICINES}\b(?:\W+\w+){{0,4}}?\W+(?:no\s+longer|anymore|for\s+good)\b",
+        _I,
+    ),
+)
+
+_KIDS_ANY = r"(?:babies|baby|infants?|newborns?|toddlers?|children|child|kids?|little\s+ones?)"
+_UNSUPERVISED = (
+    r"(?:unattended|unsupervised|without\s+(?:an?\s+)?(?:adult|supervision|supervising)|"
+    r"skip\s+the\s+supervision|walk\s+away|while\s+you\s+(?:are|'re)\s+(?:out|away|gone)|"
+    r"never\s+(?:choke|get\s+stuck|be\s+harmed|get\s+hurt)|(?:could|can|will)\s+ever\s+harm|"
+    r"every\s+danger|all\s+dangers|(?:perfectly|completely|totally)\s+(?:safe|harmless)|"
+    r"face\s+down|no\s+(?:baby\s+)?monitor)"
+)
+# An absolute safety promise about a child, or one that tells parents to stop watching.
+_CHILD_UNSUPERVISED = PatternRule(
+    ReasonCode.CHILD_SAFETY_CLAIM,
+    Severity.HIGH,
+    re.compile(
+        rf"\b{_KIDS_ANY}\b[^.!?;]*\b{_UNSUPERVISED}"
+        rf"|\b{_UNSUPERVISED}\b[^.!?;]*\b{_KIDS_ANY}\b"
+        r"|\b(?:crib|cot|cradle)\s+(?:accidents?|deaths?)\b",
+        _I,
+    ),
+)
+
+_EARN = (
+    r"(?:make|makes|making|made|earn|earns|earning|bank|banks|rake|rakes|pull|pulls|take\s+home|"
+    r"pays?\s+out|pays|generate|generates|income|profits?|returns?|gains?)"
+)
+_PER_PERIOD = r"(?:a|per|every|each|an)\s+(?:day|week|month|hour|year)"
+# Income and investment promises: amounts earned per period, riches, no possible loss.
+_INCOME_PROMISE = PatternRule(
+    ReasonCode.FINANCIAL_PROMISE,
+    Severity.HIGH,
+    re.compile(
+        rf"\b{_EARN}\b[^.!?;]*\$\s?\d[^.!?;]*\b{_PER_PERIOD}\b"
+        rf"|\$\s?\d[\d,]*(?:\.\d+)?\s*k?\s+{_PER_PERIOD}\b[^.!?;]*\b{_EARN}\b"
+        r"|\bmillionaire\b|\breplace\s+your\s+(?:salary|income|paycheck|day\s+job)\b"
+        r"|\bimpossible\s+to\s+lose\b|\bnever\s+(?:had\s+)?a\s+losing\s+(?:month|trade|year|week)\b"
+        r"|\b(?:certain|sure|assured|locked[- ]in)\s+(?:profits?|returns?|gains?)\b"
+        r"|\bsure\s+to\s+(?:double|triple|\d+x|multiply|make|earn)\b|\bsure[- ]fire\b"
+        r"|\bgains?\s+(?:are\s+)?locked\s+in\b"
+        r"|\b(?:capital|money|savings|investment)\s+is\s+(?:completely\s+|fully\s+|100\s?%\s+)?"
+        r"(?:protected|safe)\b"
+        r"|\bzero\s+downside\b|\bonly\s+go(?:es)?\s+(?:one\s+way:?\s+)?up\b"
+        r"|\b(?:system|strategy|fund|bot|plan|method)\s+(?:cannot|can'?t|will\s+never)\s+lose\b"
+        r"|\bno\s+chance\s+of\s+losing\b|\bturns?\s+\$\s?\d",
+        _I,
+    ),
+)
+
+# Results promised to everyone, always: a guarantee without the word.
+_ABSOLUTE_RESULT = PatternRule(
+    ReasonCode.GUARANTEE,
+    Severity.HIGH,
+    re.compile(
+        r"\bworks\s+for\s+everyone\b|\bevery\s+single\s+time\b"
+        r"|\b(?:works?|results?|succeeds?|effective)\b[^.!?;]*\bevery\s+time\b"
+        r"|\b100\s?%\s+(?:effective|of\s+the\s+time|successful)\b"
+        r"|\bwithout\s+(?:exception|fail)\b|\bnever\s+(?:once\s+)?failed\b"
+        r"|\bcertain\s+to\s+(?:see|get|lose|work)\b|\b(?:results?|success)\s+(?:are|is)\s+assured\b"
+        r"|\bor\s+we\s+pay\s+you\b|\bwill\s+work\s+for\s+you\b",
+        _I,
+    ),
+)
+
+_BODY = r"(?:belly\s+)?(?:fat|wrinkles?|bald\s+spots?|weight|pounds|lbs|kg|cellulite)"
+_FOREVER = r"(?:overnight|permanently|for\s+good|disappears?|vanish(?:es)?|melts?\s+away)"
+# Body transformations promised without effort or for good (FTC "gut check" claims).
+_BODY_CLAIM = PatternRule(
+    ReasonCode.WEIGHT_LOSS_CLAIM,
+    Severity.HIGH,
+    re.compile(
+        rf"\b{_FOREVER}\b[^.!?;]*\b{_BODY}\b|\b{_BODY}\b[^.!?;]*\b{_FOREVER}\b"
+        r"|\b(?:eat(?:ing)?\s+(?:anything|whatever\s+you\s+want))\b[^.!?;]*"
+        r"\b(?:slim|lose|shed|weight|fat)\b"
+        r"|\b(?:slim|lose|shed|weight|fat)\b[^.!?;]*\beat(?:ing)?\s+(?:anything|whatever\s+you\s+want)\b"
+        r"|\b(?:add|gain|grow)\s+\w+\s+inches\s+to\s+your\s+height\b",
+        _I,
+    ),
+)
+
+PARAPHRASE_RULES: tuple[PatternRule, ...] = (
+    _DISEASE_MENTION,
+    _MEDICINE_SWAP,
+    _CHILD_UNSUPERVISED,
+    _INCOME_PROMISE,
+    _ABSOLUTE_RESULT,
+    _BODY_CLAIM,
+)
+
 DEFAULT_RULES: tuple[PatternRule, ...] = (
     _MEDICAL,
     _GUARANTEE,
@@ -471,6 +631,7 @@ DEFAULT_RULES: tuple[PatternRule, ...] = (
     _CARD,
     _NATIONAL_ID,
     _ADDRESS,
+    *PARAPHRASE_RULES,
 )
 
 

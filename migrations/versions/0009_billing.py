@@ -2,7 +2,7 @@
 triggers that keep plan versions, finalized invoices and credit notes immutable.
 
 Revision ID: 0009_billing
-Revises: 0007_lift_results
+Revises: 0008_attribution_intake
 Create Date: 2026-11-28 16:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_billing"
-down_revision: str | None = "0007_lift_results"
+down_revision: str | None = "0008_attribution_intake"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

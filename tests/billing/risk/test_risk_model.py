@@ -123,11 +123,19 @@ def test_rules_alone_are_precise_on_held_out_block(held_out_report: dict[str, An
     assert report["rules_only"]["per_class"]["block"]["precision"] >= 0.95
 
 
+def test_held_out_block_outputs_almost_never_pass(held_out_report: dict[str, Any]) -> None:
+    """A block the model misses should land in review (a person), not reach shoppers."""
+    combined = held_out_report["combined"]
+    labels = combined["labels"]
+    block_row = combined["confusion"][labels.index("block")]
+    assert block_row[labels.index("pass")] / sum(block_row) <= 0.01
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="held-out block precision 0.817, recall 0.894 (MiniLM embeddings + n-grams, "
-    "threshold chosen on validation families); the bar is 0.90 / 0.95 "
-    "(see billing/risk/data/README.md)",
+    reason="held-out block precision 0.887, recall 0.803 (rule set 2 + MiniLM embeddings + "
+    "n-grams, threshold chosen by family-grouped cross-validation on the training split); "
+    "the bar is 0.90 / 0.95 (see docs/risk.md and billing/risk/data/README.md)",
 )
 def test_combined_model_meets_block_recall_at_precision_bar(
     held_out_report: dict[str, Any],

@@ -1,0 +1,95 @@
+"""The attribution consumer: exposure and conversion events into the attribution tables.
+
+Group `attribution`, topics `liftmeter.exposures.v1` and `liftmeter.conversions.v1`. The
+kernel's `ConsumerRunner` polls a batch, claims the event ids and calls
+`AttributionHandler` in the same transaction, commits, then commits offsets; see
+`attribution.service.record_events` for what the handler does and why replays are
+harmless. Bad events (unknown experiment, a conversion before the merchant's first
+experiment, a wrong currency) are dead-lettered with the reason; they never stop the loop.
+
+`run_consumer` keeps one member alive: when the database or the log fails mid-batch it
+drops the consumer and opens a new one, which resumes from the committed offsets.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from attribution.service import record_events
+from liftmeter.consumer import BatchOutcome, ConsumerRunner, Rejection
+from liftmeter.errors import EventLogUnavailable
+from liftmeter.eventlog import Consumer, EventLog
+from liftmeter.events import CONVERSIONS_TOPIC, EXPOSURES_TOPIC, Event
+from liftmeter.logging import get_logger
+
+log = get_logger(__name__)
+
+GROUP_ID = "attribution"
+TOPICS: tuple[str, ...] = (EXPOSURES_TOPIC, CONVERSIONS_TOPIC)
+_RETRYABLE = (OperationalError, InterfaceError, EventLogUnavailable)
+
+
+class AttributionHandler:
+    """The `EventHandler` of the attribution group."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None):
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def __call__(self, session: Session, events: Sequence[Event]) -> list[Rejection]:
+        return record_events(session, events, now=self._clock())
+
+
+def build_runner(
+    *,
+    consumer: Consumer,
+    sessions: sessionmaker[Session],
+    group_id: str = GROUP_ID,
+    max_records: int = 5000,
+    timeout_ms: int = 500,
+) -> ConsumerRunner:
+    """A runner of the attribution handler on an open consumer."""
+    return ConsumerRunner(
+        consumer=consumer,
+        sessions=sessions,
+        group_id=group_id,
+        handler=AttributionHandler(),
+        max_records=max_records,
+        timeout_ms=timeout_ms,
+    )
+
+
+def run_consumer(
+    *,
+    event_log: EventLog,
+    sessions: sessionmaker[Session],
+    stop: threading.Event,
+    group_id: str = GROUP_ID,
+    topics: Sequence[str] = TOPICS,
+    max_records: int = 5000,
+    timeout_ms: int = 500,
+    idle_polls_before_exit: int | None = None,
+    retry_wait_s: float = 1.0,
+) -> BatchOutcome:
+    """Consume until `stop` is set (or the log stayed idle); survive transient failures."""
+    total = BatchOutcome()
+    while not stop.is_set():
+        try:
+            with event_log.consumer(group_id, list(topics)) as consumer:
+                runner = build_runner(
+                    consumer=consumer,
+                    sessions=sessions,
+                    group_id=group_id,
+                    max_records=max_records,
+                    timeout_ms=timeout_ms,
+                )
+                total.add(runner.run(stop=stop, idle_polls_before_exit=idle_polls_before_exit))
+                return total
+        except _RETRYABLE as exc:
+            log.warning("attribution consumer failed; reopening", group=group_id, error=str(exc))
+            stop.wait(retry_wait_s)
+    return total

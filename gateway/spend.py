@@ -1,0 +1,120 @@
+"""The monthly spend cap of a merchant's plan, enforced when a description call is admitted.
+
+Billable usage of the month so far (calls, cache hits, prompt and completion tokens of calls
+whose output passed the risk screen, the same quantities an invoice bills) is kept per
+merchant and UTC calendar month in `spend_months`, incremented with one atomic upsert in
+the transaction that records each call. At admission the call's worst case (one more call
+with the reserved prompt + `max_tokens` tokens) is added to the month's usage and priced
+with the plan in effect (`billing.service.usage_spend`: the sum of rounded usage lines,
+tiers and free units included); if that exceeds the cap, the call is refused with 429
+`spend_cap_reached` and `Retry-After` set to the start of the next month.
+
+The cap covers pay-per-use spend only: the revenue share depends on lift measured after
+the fact and the minimum commitment is owed whether or not calls are made. Calls in flight
+when the cap is reached can overshoot it by at most their own cost.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from billing.plans import Component
+from billing.service import spend_limit, usage_spend
+from gateway.models import SpendMonth
+from liftmeter.errors import RateLimited
+
+
+def month_of(moment: datetime) -> datetime:
+    """The first instant (UTC) of `moment`'s calendar month."""
+    utc = moment.astimezone(UTC)
+    return utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def next_month(month_start: datetime) -> datetime:
+    if month_start.month == 12:
+        return month_start.replace(year=month_start.year + 1, month=1)
+    return month_start.replace(month=month_start.month + 1)
+
+
+def _usage(session: Session, merchant_id: str, month_start: datetime) -> dict[Component, int]:
+    row = session.scalars(
+        select(SpendMonth).where(
+            SpendMonth.merchant_id == merchant_id, SpendMonth.month_start == month_start
+        )
+    ).first()
+    usage = dict.fromkeys(Component, 0)
+    if row is not None:
+        usage[Component.CALLS] = row.calls
+        usage[Component.CACHE_HITS] = row.cache_hits
+        usage[Component.PROMPT_TOKENS] = row.prompt_tokens
+        usage[Component.COMPLETION_TOKENS] = row.completion_tokens
+    return usage
+
+
+def check_spend_cap(
+    session: Session,
+    *,
+    merchant_id: str,
+    now: datetime,
+    cache_hit: bool,
+    prompt_tokens: int,
+    completion_tokens: int,
+) -> None:
+    """Refuse the call (`RateLimited`, code `spend_cap_reached`) if it could exceed the cap.
+
+    `prompt_tokens` and `completion_tokens` are the call's worst case (the reservation).
+    """
+    limit = spend_limit(session, merchant_id, now)
+    if limit is None:
+        return
+    month_start = month_of(now)
+    worst = _usage(session, merchant_id, month_start)
+    if cache_hit:
+        worst[Component.CACHE_HITS] += 1
+    else:
+        worst[Component.CALLS] += 1
+        worst[Component.PROMPT_TOKENS] += prompt_tokens
+        worst[Component.COMPLETION_TOKENS] += completion_tokens
+    spend = usage_spend(limit.plan, worst)
+    if spend <= limit.cap:
+        return
+    retry_after = math.ceil((next_month(month_start) - now).total_seconds())
+    raise RateLimited(
+        f"the monthly spend cap of {limit.cap} {limit.plan.currency} is reached "
+        f"(this call could bring the month to {spend})",
+        retry_after_s=max(retry_after, 1),
+        param="plan.monthly_spend_cap",
+        code="spend_cap_reached",
+    )
+
+
+def record_spend(
+    session: Session,
+    *,
+    merchant_id: str,
+    at: datetime,
+    cache_hit: bool,
+    prompt_tokens: int,
+    completion_tokens: int,
+) -> None:
+    """Add one billable call to the merchant's month (one atomic upsert, caller's transaction)."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = SpendMonth.__table__
+    tokens = (0, 0) if cache_hit else (prompt_tokens, completion_tokens)
+    values = {
+        "calls": 0 if cache_hit else 1,
+        "cache_hits": 1 if cache_hit else 0,
+        "prompt_tokens": tokens[0],
+        "completion_tokens": tokens[1],
+    }
+    stmt = module.insert(table).values(merchant_id=merchant_id, month_start=month_of(at), **values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.merchant_id, table.c.month_start],
+        set_={name: table.c[name] + value for name, value in values.items()},
+    )
+    session.execute(stmt)
