@@ -29,11 +29,11 @@ from billing.exports import invoice_csv, invoice_pdf
 from billing.invoice import Period, invoice_lines
 from billing.models import InvoiceStatus
 from dashboards.auth import CsrfViewerDep, Viewer, ViewerDep
-from dashboards.errors import BadPageParameter, PageNotFound
+from dashboards.errors import BadPageParameter, PageNotFound, refusal_status
 from dashboards.invoice_report import invoice_detail, list_invoices
 from dashboards.nav import PREFIX, NavItem
 from dashboards.templating import merchant_picker, render
-from liftmeter.errors import Conflict, Forbidden, LiftmeterError, NotFound, ValidationFailed
+from liftmeter.errors import LiftmeterError, ValidationFailed
 from liftmeter.models import Merchant
 from liftmeter.web import Scope, db_session, sessions
 
@@ -51,17 +51,6 @@ DONE = {
     "credited": "Credit note issued.",
 }
 CREDIT_ROWS = 3
-# Refusals of the billing service, as the page's status (the API maps the same classes).
-_STATUS: tuple[tuple[type[LiftmeterError], int], ...] = (
-    (ValidationFailed, 400),
-    (Forbidden, 403),
-    (NotFound, 404),
-    (Conflict, 409),
-)
-
-
-def _status_of(error: LiftmeterError) -> int:
-    return next((status for cls, status in _STATUS if isinstance(error, cls)), 400)
 
 
 def _actions(viewer: Viewer, status: str) -> set[str]:
@@ -140,7 +129,7 @@ def _invoice_response(
         done=DONE.get(done or ""),
         form=form or {},
         credit_rows=CREDIT_ROWS,
-        status_code=_status_of(error) if error is not None else 200,
+        status_code=refusal_status(error) if error is not None else 200,
     )
 
 

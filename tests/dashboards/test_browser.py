@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from billing.review.service import enqueue_review
 from gateway.app import create_app
 from gateway.keys import create_merchant, issue_key
 from liftmeter.runtime import Runtime, open_runtime
@@ -118,6 +119,8 @@ class Console:
     key_a: str
     invoice_a: str
     invoice_b: str
+    reviewer: str
+    review_item: str
 
 
 @pytest.fixture
@@ -130,10 +133,23 @@ def console(pg_url: str) -> Iterator[Console]:
         b = create_merchant(session, name="Shop B").id
         key_a = issue_key(session, merchant_id=a, name="a", scopes=READ_SCOPES).secret
         finance = issue_key(session, merchant_id=None, name="fin", scopes=["finance"]).secret
+        reviewer = issue_key(session, merchant_id=None, name="rev", scopes=["review"]).secret
+        review_item = enqueue_review(
+            session,
+            call_id="call_review_1",
+            description_id="desc_review_1",
+            merchant_id=a,
+            product_id="sku-vit",
+            text="Daily vitamin blend that supports your immune system.",
+            category="health",
+            score=0.47,
+            reasons=["sensitive_category:health"],
+            model_version="risk-test",
+        ).id
     invoice_a = draft_invoice(runtime.sessions, a)
     invoice_b = draft_invoice(runtime.sessions, b)
     with _served(settings, runtime) as url:
-        yield Console(url, finance, key_a, invoice_a, invoice_b)
+        yield Console(url, finance, key_a, invoice_a, invoice_b, reviewer, review_item)
 
 
 def browser_unavailable(why: str) -> None:
@@ -326,3 +342,21 @@ def test_a_merchant_cannot_open_another_merchants_invoice(page: Any, console: Co
     assert response.status == 404
     assert console.invoice_b not in page.content()
     shoot(page, "invoice-not-found")
+
+
+def test_a_reviewer_approves_an_output_from_the_queue(page: Any, console: Console) -> None:
+    sign_in(page, console, console.reviewer, "/dashboard/review")
+    item = page.locator(f"#item-{console.review_item}")
+    assert "sensitive_category:health" in item.inner_text()
+    assert "risk score 0.47" in item.inner_text()
+    shoot(page, "review-queue")
+    item.locator("input[name=note]").fill("claims are fine")
+    item.locator("button[value=approve]").click()
+    page.wait_for_url(f"{console.url}/dashboard/review?done=approve")
+    assert "Approved" in page.inner_text("#action-done")
+    assert page.locator(f"#item-{console.review_item}").count() == 0
+    page.select_option("#review-filters select[name=status]", "approved")
+    page.click("#review-filters button[type=submit]")
+    page.wait_for_url(f"{console.url}/dashboard/review?status=approved")
+    assert "claims are fine" in page.inner_text(f"#item-{console.review_item}")
+    shoot(page, "review-approved")
