@@ -60,9 +60,17 @@ def state_of(request: Request) -> DashboardState:
     return state
 
 
+def is_reviewer(principal: Principal) -> bool:
+    """A staff key that decides review items (`review`, finance or admin; no merchant)."""
+    return principal.merchant_id is None and principal.has(Scope.REVIEW)
+
+
 def may_sign_in(principal: Principal) -> bool:
-    """Keys that can read usage (merchants' read keys) or are staff open the dashboards."""
-    return principal.is_staff or principal.has(Scope.USAGE_READ)
+    """Keys that read usage (merchants' read keys), staff, and reviewers open the dashboards.
+
+    A reviewer's key (scope `review` alone) reads no merchant data: only the review queue.
+    """
+    return principal.is_staff or principal.has(Scope.USAGE_READ) or is_reviewer(principal)
 
 
 @dataclass(frozen=True)
@@ -84,10 +92,21 @@ class Viewer:
         if not self.principal.has(scope):
             raise PageForbidden(f"this key lacks the '{scope}' scope")
 
+    @property
+    def is_reviewer(self) -> bool:
+        return is_reviewer(self.principal)
+
+    @property
+    def reads_merchant_data(self) -> bool:
+        """Staff or a merchant's key; a reviewer's key sees the review queue only."""
+        return self.is_staff or self.principal.merchant_id is not None
+
     def merchant_scope(self, requested: str | None) -> str | None:
         """The merchant whose data the page shows: own (merchants); picked or all (staff)."""
         if self.is_staff:
             return requested or None
+        if self.principal.merchant_id is None:
+            raise PageForbidden("this key reads no merchant data")
         if requested and requested != self.principal.merchant_id:
             raise PageNotFound("no such merchant", param="merchant_id")
         return self.principal.merchant_id

@@ -3,7 +3,20 @@ pages (or a redirect to sign-in), not as the API's JSON error shape; codes stay 
 
 from __future__ import annotations
 
-from liftmeter.errors import LiftmeterError
+from liftmeter.errors import Conflict, Forbidden, LiftmeterError, NotFound, ValidationFailed
+
+# A domain service's refusal shown on a page keeps the status the API gives it.
+_REFUSAL_STATUS: tuple[tuple[type[LiftmeterError], int], ...] = (
+    (ValidationFailed, 400),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+)
+
+
+def refusal_status(error: LiftmeterError) -> int:
+    """The HTTP status of a page that shows `error` as a message (400 unless known)."""
+    return next((status for cls, status in _REFUSAL_STATUS if isinstance(error, cls)), 400)
 
 
 class DashboardError(LiftmeterError):

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from dashboards.lift_report import LiftPoint
 
 router = APIRouter(prefix=PREFIX)
-NAV = NavItem("Lift", "/dashboard/lift")
+NAV = NavItem("Lift", "/dashboard/lift", lambda viewer: viewer.reads_merchant_data)
 
 
 @router.get("/lift", response_class=HTMLResponse)

@@ -75,7 +75,10 @@ def _login_form(
 @router.get("/", include_in_schema=False)
 def home(request: Request) -> RedirectResponse:
     viewer = current_viewer(request)
-    target = HOME if viewer.principal.has(Scope.USAGE_READ) else "/dashboard/lift"
+    if viewer.principal.has(Scope.USAGE_READ):
+        target = HOME
+    else:
+        target = "/dashboard/lift" if viewer.reads_merchant_data else "/dashboard/review"
     return RedirectResponse(target, status_code=303)
 
 
@@ -128,8 +131,13 @@ def login(
             request,
             next_path=target,
             status_code=403,
-            error="This key cannot open the dashboards: it needs usage:read, finance or admin.",
+            error=(
+                "This key cannot open the dashboards: "
+                "it needs usage:read, finance, review or admin."
+            ),
         )
+    if target == HOME and not principal.has(Scope.USAGE_READ):
+        target = PREFIX  # the home page sends each key to the first page it may open
     return _start_session(state, principal.key_id, target)
 
 

@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dashboards import audit, charts, lift, signin, usage
+from dashboards import audit, charts, invoices, lift, review, signin, usage
 from dashboards.auth import DashboardState, KeyDirectory, current_viewer
 from dashboards.errors import DashboardError, PageNotFound, SignInRequired
 from dashboards.nav import PREFIX, NavItem
@@ -28,7 +28,7 @@ from dashboards.session import SessionSigner
 from dashboards.templating import build_templates, render
 from liftmeter.settings import Settings
 
-PAGES: tuple[ModuleType, ...] = (usage, lift, audit)
+PAGES: tuple[ModuleType, ...] = (usage, lift, invoices, review, audit)
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_FILES = {"dashboards.css": "text/css", "dashboards.js": "text/javascript"}
 STATIC_CACHE = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from dashboards.auth import CSRF_FIELD, Viewer, state_of
 from liftmeter.models import Merchant
+from liftmeter.money import quantize
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -59,6 +60,13 @@ def format_amount(value: Decimal | float | None, places: int = 2) -> str:
     return f"{value:,.{places}f}"
 
 
+def format_money(value: Decimal | None, currency: str) -> str:
+    """An amount in `currency`'s minor unit (USD 2 places, JPY 0) with thousands separators."""
+    if value is None:
+        return "—"
+    return format(quantize(Decimal(value), currency), ",f")
+
+
 def format_percent(value: float | None, places: int = 1) -> str:
     return "—" if value is None else f"{value * 100:+.{places}f} %"
 
@@ -72,6 +80,7 @@ def build_templates() -> Environment:
     )
     env.filters["amount"] = format_amount
     env.filters["percent"] = format_percent
+    env.filters["money"] = format_money
     env.filters["count"] = lambda value: "—" if value is None else f"{int(value):,}"
     env.filters["when"] = lambda moment: (
         "—" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")

@@ -5,8 +5,9 @@ every dimension (model, cache hit, risk verdict); the series over time, the tota
 the breakdowns are sums of those rows, so they always agree with each other and with
 `GET /v1/usage`. Empty periods are filled with zeros so charts show gaps as zero.
 
-Spend is not metered here: `UsageReport.spend` stays None until a priced source (billing)
-provides amounts per period, and the page shows an em dash for it meanwhile.
+Spend is the same usage priced with the merchant's plan by billing's own functions
+(`dashboards.spend`): per period, the change of the month-to-date rating. None (an em dash
+on the page) when nothing can be priced: no plan, or merchants in several currencies.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from dashboards.spend import usage_spend
 from metering.ledger import Granularity, UsageQuery, UsageRow, query_usage
 from metering.models import DIMENSIONS
 
@@ -85,6 +87,12 @@ class UsageReport:
     by_model: list[Breakdown]
     by_verdict: list[Breakdown]
     spend: Mapping[datetime, Decimal] | None = field(default=None)
+    spend_currency: str | None = None
+    unpriced_merchants: int = 0
+
+    @property
+    def spend_total(self) -> Decimal | None:
+        return None if self.spend is None else sum(self.spend.values(), Decimal(0))
 
     @property
     def is_empty(self) -> bool:
@@ -133,6 +141,13 @@ def build_usage_report(
         i = index[row.period_start]
         for name, value in _measures(row).items():
             series[name][i] += value
+    spend = usage_spend(
+        session,
+        start=window.start,
+        end=window.end,
+        granularity=window.granularity,
+        merchant_id=merchant_id,
+    )
     return UsageReport(
         window=window,
         periods=periods,
@@ -140,4 +155,7 @@ def build_usage_report(
         totals={name: sum(values) for name, values in series.items()},
         by_model=_breakdown(rows, "model"),
         by_verdict=_breakdown(rows, "risk_verdict"),
+        spend=spend.by_period if spend is not None else None,
+        spend_currency=spend.currency if spend is not None else None,
+        unpriced_merchants=spend.unpriced_merchants if spend is not None else 0,
     )

@@ -8,23 +8,31 @@ LIFTMETER_TEST_REQUIRE_SERVICES=1.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 
+from billing.review.service import enqueue_review
 from gateway.app import create_app
 from gateway.keys import create_merchant, issue_key
-from liftmeter.runtime import open_runtime
+from liftmeter.runtime import Runtime, open_runtime
+from liftmeter.settings import Settings
 
+from billing_support import draft_invoice
 from dashboard_support import Arms, seed_experiment, seed_usage
 from support import REQUIRE_SERVICES, ROOT, make_settings
 
@@ -69,10 +77,7 @@ def _serve(app: Any) -> tuple[str, uvicorn.Server, threading.Thread]:
 
 @pytest.fixture
 def site(pg_url: str) -> Iterator[Site]:
-    settings = make_settings(pg_url)
-    settings = settings.model_copy(
-        update={"gateway": settings.gateway.model_copy(update={"run_relay": False})}
-    )
+    settings = _settings(pg_url)
     runtime = open_runtime(settings)
     with runtime.sessions.begin() as session:
         a = create_merchant(session, name="Shop A").id
@@ -84,13 +89,67 @@ def site(pg_url: str) -> Iterator[Site]:
         runtime.sessions, a, periods=[Arms(units=6000), Arms(units=9000), Arms(units=12000)]
     )
     exp_b = seed_experiment(runtime.sessions, b, periods=[Arms(units=4000, holdout_count=1200)])
+    with _served(settings, runtime) as url:
+        yield Site(url, key_a, key_b, exp_a, exp_b)
+
+
+@contextmanager
+def _served(settings: Settings, runtime: Runtime) -> Iterator[str]:
+    """The gateway app under uvicorn until the block ends; then the runtime is closed."""
     url, server, thread = _serve(create_app(settings, runtime=runtime))
     try:
-        yield Site(url, key_a, key_b, exp_a, exp_b)
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         runtime.close()
+
+
+def _settings(pg_url: str) -> Settings:
+    settings = make_settings(pg_url)
+    return settings.model_copy(
+        update={"gateway": settings.gateway.model_copy(update={"run_relay": False})}
+    )
+
+
+@dataclass
+class Console:
+    url: str
+    finance: str
+    key_a: str
+    invoice_a: str
+    invoice_b: str
+    reviewer: str
+    review_item: str
+
+
+@pytest.fixture
+def console(pg_url: str) -> Iterator[Console]:
+    """Two merchants with an October draft each (plan, ledger, lift result, run), a finance key."""
+    settings = _settings(pg_url)
+    runtime = open_runtime(settings)
+    with runtime.sessions.begin() as session:
+        a = create_merchant(session, name="Shop A").id
+        b = create_merchant(session, name="Shop B").id
+        key_a = issue_key(session, merchant_id=a, name="a", scopes=READ_SCOPES).secret
+        finance = issue_key(session, merchant_id=None, name="fin", scopes=["finance"]).secret
+        reviewer = issue_key(session, merchant_id=None, name="rev", scopes=["review"]).secret
+        review_item = enqueue_review(
+            session,
+            call_id="call_review_1",
+            description_id="desc_review_1",
+            merchant_id=a,
+            product_id="sku-vit",
+            text="Daily vitamin blend that supports your immune system.",
+            category="health",
+            score=0.47,
+            reasons=["sensitive_category:health"],
+            model_version="risk-test",
+        ).id
+    invoice_a = draft_invoice(runtime.sessions, a)
+    invoice_b = draft_invoice(runtime.sessions, b)
+    with _served(settings, runtime) as url:
+        yield Console(url, finance, key_a, invoice_a, invoice_b, reviewer, review_item)
 
 
 def browser_unavailable(why: str) -> None:
@@ -141,7 +200,7 @@ def shoot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(page: Any, site: Site, key: str, path: str = "/dashboard/usage") -> None:
+def sign_in(page: Any, site: Site | Console, key: str, path: str = "/dashboard/usage") -> None:
     page.goto(site.url + path)
     assert page.url.startswith(site.url + "/dashboard/login")
     shoot(page, "sign-in")
@@ -216,3 +275,88 @@ def test_posts_without_the_csrf_token_are_refused(page: Any, site: Site) -> None
     page.goto(site.url + "/dashboard/usage")
     assert page.url == site.url + "/dashboard/usage"
     assert page.inner_text("#kpi-calls") == "60"
+
+
+def test_finance_finalizes_an_invoice_and_exports_it(page: Any, console: Console) -> None:
+    sign_in(page, console, console.finance, "/dashboard/invoices")
+    assert page.locator("#invoices tbody tr").count() == 2
+    shoot(page, "invoices")
+    page.click(f"a[href='/dashboard/invoices/{console.invoice_a}']")
+    page.wait_for_url(f"{console.url}/dashboard/invoices/{console.invoice_a}")
+    assert page.inner_text("#invoice-number") == "—"
+    total = page.inner_text("#invoice-total")
+    page.click("#invoice-lines summary:has-text('lift result')")
+    assert page.locator("#invoice-lines a.lift-link").is_visible()
+    shoot(page, "invoice-draft")
+
+    page.fill("#finalize-form input[name=reason]", "October closed")
+    page.click("#finalize")
+    page.wait_for_url(f"{console.url}/dashboard/invoices/{console.invoice_a}?done=finalized")
+    assert re.fullmatch(r"INV-\d{4}-\d{6}", page.inner_text("#invoice-number"))
+    assert page.inner_text("#invoice-status") == "finalized"
+    audit = page.inner_text("#invoice-audit")
+    assert "invoice.finalize" in audit
+    assert "October closed" in audit
+    assert page.locator("#finalize-form").count() == 0
+    assert page.inner_text("#invoice-total") == total
+    shoot(page, "invoice-finalized")
+
+    href = page.get_attribute("#export-csv", "href")
+    text = page.evaluate("(url) => fetch(url).then(r => r.text())", href)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[-1]["kind"] == "total"
+    assert Decimal(rows[-1]["amount"]) == Decimal(total.replace(",", ""))
+    assert rows[0]["invoice_number"] == page.inner_text("#invoice-number")
+
+    page.click("#invoice-lines summary:has-text('lift result')")
+    page.click("#invoice-lines a.lift-link")
+    page.wait_for_url(f"{console.url}/dashboard/lift/**")
+    assert page.locator("#lift-results").count() == 1
+
+
+def test_finalizing_a_finalized_invoice_shows_the_refusal(page: Any, console: Console) -> None:
+    path = f"/dashboard/invoices/{console.invoice_a}"
+    sign_in(page, console, console.finance, path)
+    stale = page.context.new_page()  # a second tab still showing the draft
+    stale.goto(console.url + path)
+    page.click("#finalize")
+    page.wait_for_url(f"{console.url}{path}?done=finalized")
+    number = page.inner_text("#invoice-number")
+
+    stale.click("#finalize")
+    stale.wait_for_selector("#action-error")
+    assert "invoice_not_draft" in stale.inner_text("#action-error")
+    assert stale.inner_text("#invoice-number") == number
+    assert stale.locator("#invoice-audit tbody tr").count() == 1
+    shoot(stale, "invoice-refused")
+    stale.close()
+
+
+def test_a_merchant_cannot_open_another_merchants_invoice(page: Any, console: Console) -> None:
+    sign_in(page, console, console.key_a, "/dashboard/invoices")
+    assert page.locator("#invoices tbody tr").count() == 1
+    page.click(f"a[href='/dashboard/invoices/{console.invoice_a}']")
+    page.wait_for_url(f"{console.url}/dashboard/invoices/{console.invoice_a}")
+    assert page.locator("#invoice-actions").count() == 0
+    response = page.goto(f"{console.url}/dashboard/invoices/{console.invoice_b}")
+    assert response.status == 404
+    assert console.invoice_b not in page.content()
+    shoot(page, "invoice-not-found")
+
+
+def test_a_reviewer_approves_an_output_from_the_queue(page: Any, console: Console) -> None:
+    sign_in(page, console, console.reviewer, "/dashboard/review")
+    item = page.locator(f"#item-{console.review_item}")
+    assert "sensitive_category:health" in item.inner_text()
+    assert "risk score 0.47" in item.inner_text()
+    shoot(page, "review-queue")
+    item.locator("input[name=note]").fill("claims are fine")
+    item.locator("button[value=approve]").click()
+    page.wait_for_url(f"{console.url}/dashboard/review?done=approve")
+    assert "Approved" in page.inner_text("#action-done")
+    assert page.locator(f"#item-{console.review_item}").count() == 0
+    page.select_option("#review-filters select[name=status]", "approved")
+    page.click("#review-filters button[type=submit]")
+    page.wait_for_url(f"{console.url}/dashboard/review?status=approved")
+    assert "claims are fine" in page.inner_text(f"#item-{console.review_item}")
+    shoot(page, "review-approved")

@@ -21,6 +21,7 @@ from attribution.results import LiftResult, store_lift_result
 from attribution.revenue import IncrementalRevenue, estimate_incremental_revenue
 from attribution.simulate import SimulationConfig, simulate_experiment
 from attribution.sufficient import arm_stats_by_arm
+from billing.invoice import Period, run_invoices
 from billing.models import Invoice, InvoiceLine, PlanVersion
 from billing.service import set_plan
 from liftmeter.events import CallCompleted
@@ -142,6 +143,19 @@ def october_calls(merchant_id: str) -> list[CallCompleted]:
         for i in range(2)
     ]
     return calls
+
+
+def draft_invoice(sessions: sessionmaker[Session], merchant_id: str) -> str:
+    """The merchant's October draft: plan, October calls in the ledger, a lift result, the run."""
+    add_plan(sessions, merchant_id)
+    ingest(sessions, october_calls(merchant_id))
+    add_lift(sessions, merchant_id, OCT, NOV)
+    with sessions.begin() as session:
+        summary = run_invoices(
+            session, period=Period.of(OCT), merchant_id=merchant_id, actor="test"
+        )
+    (invoice_id,) = summary.invoice_ids
+    return invoice_id
 
 
 _VOLATILE = {"plan_version_id", "lift_result_id"}

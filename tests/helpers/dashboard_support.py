@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from attribution.analyze import analyze_units
@@ -27,6 +28,30 @@ from metering.service import record_calls
 from factories import call_event
 
 CATEGORIES = ("apparel", "home", "toys")
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    match = TOKEN.search(html)
+    assert match, "no CSRF field in the page"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, secret: str, next_path: str = "/dashboard/usage") -> str:
+    """Sign `client` in with `secret` through the form; return the session's CSRF token."""
+    form = client.get(f"/dashboard/login?next={next_path}")
+    assert form.status_code == 200
+    r = client.post(
+        "/dashboard/login",
+        data={"api_key": secret, "csrf_token": csrf_of(form.text), "next": next_path},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == next_path
+    page = client.get(next_path)
+    assert page.status_code == 200, page.text
+    return csrf_of(page.text)
 
 
 def secret_of(headers: dict[str, str]) -> str:

@@ -1,0 +1,145 @@
+"""Spend on the usage page: metered usage priced with each merchant's plan, per hour or day.
+
+Billing rates a whole month at once (tiers and included units count from the first unit of
+the month), so a day's spend is its *marginal* price within its month:
+
+    spend(d) = rating(usage from the month's start through d) − rating(usage before d)
+
+with the plan in effect at the month's start (the one the month's invoice uses) and
+billing's own functions: `billing.invoice.billable_quantities` (calls with risk verdict
+`pass`, minus blocked and failed ones; flagged and blocked work is never billed) and
+`billing.pricing.price_usage` (rounded per line, half-up, to the currency's minor unit).
+The spends of every hour or day of a month therefore add up exactly to the usage and
+included lines of that month's invoice (for the usage in the ledger when it is read).
+
+Not spread over days: the revenue share (measured once per period on the lift result) and
+the minimum-commitment true-up; they appear on the invoice only. Merchants without a plan
+in effect are not priced. Staff looking at all merchants see a sum only when every priced
+merchant bills in one currency.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from billing import repository
+from billing.invoice import Period, billable_quantities
+from billing.plans import Component, Plan, parse_plan
+from billing.pricing import price_usage, total
+from billing.repository import UsageGroup
+from metering.ledger import Granularity, UsageQuery, UsageRow, query_usage
+from metering.models import MEASURES
+
+
+@dataclass(frozen=True)
+class Spend:
+    """Priced usage per period start (only periods with usage), in one currency."""
+
+    currency: str
+    by_period: dict[datetime, Decimal]
+    unpriced_merchants: int
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.by_period.values(), Decimal(0))
+
+
+def _group(row: UsageRow) -> UsageGroup:
+    """A ledger bucket in the shape billing rates (one bucket, one 'hour row')."""
+    return UsageGroup(
+        merchant_id=row.merchant_id,
+        risk_verdict=str(row.dimensions["risk_verdict"]),
+        cache_hit=bool(row.dimensions["cache_hit"]),
+        first_hour=row.period_start,
+        last_hour=row.period_start,
+        hour_rows=1,
+        measures={m: int(getattr(row, m)) for m in MEASURES},
+    )
+
+
+def _months(start: datetime, end: datetime) -> list[Period]:
+    months, period = [], Period.of(start)
+    while period.start < end:
+        months.append(period)
+        period = Period.of(period.end)
+    return months
+
+
+def _plans(
+    session: Session, months: list[Period], merchant_id: str | None
+) -> dict[tuple[str, datetime], Plan]:
+    """The plan of every merchant for every month (one query per month, all merchants)."""
+    parsed: dict[str, Plan] = {}
+    out: dict[tuple[str, datetime], Plan] = {}
+    for month in months:
+        versions = repository.plans_in_effect(session, at=month.start, merchant_id=merchant_id)
+        for mid, version in versions.items():
+            plan = parsed.get(version.spec_json) or parsed.setdefault(
+                version.spec_json, parse_plan(version.spec)
+            )
+            out[(mid, month.start)] = plan
+    return out
+
+
+def _marginal(
+    plan: Plan, buckets: list[tuple[datetime, list[UsageGroup]]]
+) -> list[tuple[datetime, Decimal]]:
+    """Each bucket's price as the change of the month-to-date rating (buckets in order)."""
+    so_far = dict.fromkeys(Component, 0)
+    before = Decimal(0)
+    out = []
+    for moment, groups in buckets:
+        for component, units in billable_quantities(groups).items():
+            so_far[component] += units
+        after = total(price_usage(plan, so_far))
+        out.append((moment, after - before))
+        before = after
+    return out
+
+
+def usage_spend(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    granularity: Granularity,
+    merchant_id: str | None,
+) -> Spend | None:
+    """Spend per period of [start, end) (hour or day); None when nothing can be priced."""
+    months = _months(start, end)
+    rows = query_usage(
+        session,
+        UsageQuery(
+            start=months[0].start,
+            end=end,
+            granularity=granularity,
+            merchant_id=merchant_id,
+            group_by=("cache_hit", "risk_verdict"),
+        ),
+    )
+    buckets: dict[tuple[str, datetime], dict[datetime, list[UsageGroup]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for row in rows:
+        month = Period.of(row.period_start).start
+        buckets[(row.merchant_id, month)][row.period_start].append(_group(row))
+    plans = _plans(session, months, merchant_id)
+    by_period: dict[datetime, Decimal] = defaultdict(Decimal)
+    currencies, unpriced = set(), set()
+    for key, periods in buckets.items():
+        plan = plans.get(key)
+        if plan is None:
+            unpriced.add(key[0])
+            continue
+        currencies.add(plan.currency)
+        for moment, amount in _marginal(plan, sorted(periods.items())):
+            if moment >= start:
+                by_period[moment] += amount
+    if len(currencies) != 1:
+        return None
+    return Spend(currencies.pop(), dict(by_period), len(unpriced))
