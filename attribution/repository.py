@@ -16,9 +16,11 @@ on the visitor id, or on the product id in a product-level experiment, and befor
                  per-unit revenues (numpy's linear interpolation), computed in the same
                  statement with window functions
 
-then aggregates per (arm, segment = product of first exposure): n, Σy, Σy², Σx, Σx², Σxy and
+then aggregates per (arm, segment): n, Σy, Σy², Σx, Σx², Σxy and
 the non-zero count for each metric. Sums are additive, so the overall statistics are the
-sum over segments. On SQLite window bounds are resolved to the millisecond.
+sum over segments. The segment of a unit is the product category of its first exposure,
+or its product id when that exposure carried no category. On SQLite window bounds are
+resolved to the millisecond.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def insert_conversions(session: Session, rows: Sequence[dict[str, Any]]) -> set[
 def upsert_units(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Merge first exposures into `experiment_units` (one row per key in `rows`).
 
-    The update keeps the earlier first exposure (with its arm and product) and ORs
+    The update keeps the earlier first exposure (with its arm, product and category) and ORs
     `multiple_arms`, also when the stored and incoming arms differ: it commutes, so the
     order and repetition of events do not matter. Rows are sorted by key so concurrent
     consumers lock unit rows in one order.
@@ -130,6 +132,7 @@ def upsert_units(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             ),
             "arm": case((earlier, stmt.excluded.arm), else_=c.arm),
             "product_id": case((earlier, stmt.excluded.product_id), else_=c.product_id),
+            "category": case((earlier, stmt.excluded.category), else_=c.category),
             "multiple_arms": c.multiple_arms
             | stmt.excluded.multiple_arms
             | (c.arm != stmt.excluded.arm),
@@ -149,7 +152,7 @@ def units_in_both_arms(session: Session, experiment_id: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class SegmentStats:
-    """Sufficient statistics of one arm in one segment (the product of first exposure)."""
+    """Sufficient statistics of one arm in one segment (category of first exposure, else product)."""
 
     arm: str
     segment: str
@@ -180,7 +183,7 @@ _SQLITE = {
 }
 
 _UNITS = """(
-    SELECT unit_id, arm, product_id, first_exposed_at AS t0
+    SELECT unit_id, arm, COALESCE(category, product_id) AS segment, first_exposed_at AS t0
     FROM experiment_units
     WHERE experiment_id = :experiment_id AND NOT multiple_arms
       AND first_exposed_at >= :start AND first_exposed_at < :end
@@ -191,7 +194,7 @@ _UNITS = """(
 # the whole unit set by unit id.
 _STATS_SQL = """
 WITH hits AS (
-    SELECT u.unit_id, u.arm, u.product_id,
+    SELECT u.unit_id, u.arm, u.segment,
         MAX(CASE WHEN c.occurred_at >= u.t0 THEN 1 ELSE 0 END) AS converted,
         SUM(CASE WHEN c.occurred_at >= u.t0 THEN {revenue} ELSE 0 END) AS revenue,
         SUM(CASE WHEN c.occurred_at < u.t0 THEN {revenue} ELSE 0 END) AS pre_revenue
@@ -200,7 +203,7 @@ WITH hits AS (
       ON c.{key} = u.unit_id
      AND c.occurred_at >= {minus_pre} AND c.occurred_at < {plus_window}
     WHERE c.merchant_id = :merchant_id AND c.kind = 'purchase' AND c.occurred_at < :end
-    GROUP BY u.unit_id, u.arm, u.product_id
+    GROUP BY u.unit_id, u.arm, u.segment
 ),
 ranked AS (
     SELECT revenue, ROW_NUMBER() OVER (ORDER BY revenue) - 1 AS i, COUNT(*) OVER () AS m
@@ -221,7 +224,7 @@ capped AS (
     FROM hits h CROSS JOIN cap
 ),
 sums AS (
-    SELECT arm, product_id,
+    SELECT arm, segment,
         SUM(converted) AS conv_sum, SUM(converted * pre_revenue) AS conv_xy,
         SUM(y) AS rev_sum, SUM(y * y) AS rev_sum2, SUM(y * pre_revenue) AS rev_xy,
         SUM(CASE WHEN y <> 0 THEN 1 ELSE 0 END) AS rev_nonzero,
@@ -230,18 +233,18 @@ sums AS (
         SUM(CASE WHEN revenue <> 0 THEN 1 ELSE 0 END) AS raw_nonzero,
         SUM(pre_revenue) AS x_sum, SUM(pre_revenue * pre_revenue) AS x_sum2
     FROM capped
-    GROUP BY arm, product_id
+    GROUP BY arm, segment
 ),
 counts AS (
-    SELECT arm, product_id, COUNT(*) AS n FROM {units} u GROUP BY arm, product_id
+    SELECT arm, segment, COUNT(*) AS n FROM {units} u GROUP BY arm, segment
 )
-SELECT k.arm, k.product_id AS segment, k.n,
+SELECT k.arm, k.segment, k.n,
     s.conv_sum, s.conv_xy, s.rev_sum, s.rev_sum2, s.rev_xy, s.rev_nonzero,
     s.raw_sum, s.raw_sum2, s.raw_xy, s.raw_nonzero, s.x_sum, s.x_sum2,
     (SELECT value FROM cap) AS cap
 FROM counts k
-LEFT JOIN sums s ON s.arm = k.arm AND s.product_id = k.product_id
-ORDER BY k.arm, k.product_id
+LEFT JOIN sums s ON s.arm = k.arm AND s.segment = k.segment
+ORDER BY k.arm, k.segment
 """
 
 
