@@ -2,8 +2,8 @@
 
 A storefront that hashes locally reports `{experiment_id, unit_type, unit_id, product_id,
 arm, description_id?, category?, occurred_at}` per exposure (`category`: the product's
-category, at most 100 characters; the lift is segmented by it when present). Each row is checked against the
-merchant's experiments:
+category, at most 100 characters; the lift is segmented by it when present). Each row is
+checked against the merchant's experiments:
 
 - the experiment must be one of the merchant's (`unknown_experiment`; another merchant's id
   reads exactly like an id that does not exist);

@@ -152,7 +152,7 @@ def units_in_both_arms(session: Session, experiment_id: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class SegmentStats:
-    """Sufficient statistics of one arm in one segment (category of first exposure, else product)."""
+    """Statistics of one arm in one segment (category of first exposure, else its product)."""
 
     arm: str
     segment: str

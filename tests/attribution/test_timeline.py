@@ -71,7 +71,8 @@ def test_the_last_day_equals_the_stored_result_and_each_day_the_cut_period(db_ur
     assert [d.day.day for d in days] == list(range(1, 31))
     assert days[-1].as_of == PERIOD[1]
     units = [d.holdout.n + d.treatment.n for d in days]
-    assert units == sorted(units) and units[0] == 0 < units[-1]
+    assert units == sorted(units)
+    assert units[0] == 0 < units[-1]
     # day 13 equals the statistics of the units and purchases before its end
     for arm, mine in ((Arm.HOLDOUT, middle.holdout), (Arm.TREATMENT, middle.treatment)):
         theirs = [s.conversion for s in cut.segments if s.arm == arm.value]

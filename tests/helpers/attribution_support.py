@@ -137,7 +137,14 @@ def frames(
                     u.unit_id, u.arm, u.product_id, u.category, u.first_exposed_at, u.multiple_arms
                 ).where(u.experiment_id == experiment_id)
             ).all(),
-            columns=["unit_id", "arm", "product_id", "category", "first_exposed_at", "multiple_arms"],
+            columns=[
+                "unit_id",
+                "arm",
+                "product_id",
+                "category",
+                "first_exposed_at",
+                "multiple_arms",
+            ],
         )
         conversions = pd.DataFrame(
             conn.execute(
