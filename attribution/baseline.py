@@ -7,7 +7,8 @@ definitions: window, pre-period, pooled percentile cap of non-zero revenue, per
 for the side-by-side benchmark, never for production sizes.
 
 Inputs:
-- units: columns unit_id, arm, product_id, first_exposed_at (UTC), multiple_arms;
+- units: columns unit_id, arm, product_id, first_exposed_at (UTC), multiple_arms and
+  optionally category (the segment when not null; the product id otherwise);
 - conversions: columns key (visitor id, or product id for product-level experiments),
   kind, revenue (float, currency units), occurred_at (UTC).
 """
@@ -33,12 +34,16 @@ def per_unit_outcomes(
     window_days: int,
     pre_period_days: int,
 ) -> pd.DataFrame:
-    """One row per analysed unit: arm, product_id, converted, revenue, pre_revenue."""
+    """One row per analysed unit: arm, product_id, segment, converted, revenue, pre_revenue."""
     chosen = units[
         (~units["multiple_arms"].astype(bool))
         & (units["first_exposed_at"] >= start)
         & (units["first_exposed_at"] < end)
-    ][["unit_id", "arm", "product_id", "first_exposed_at"]]
+    ]
+    segment = chosen["product_id"]
+    if "category" in chosen.columns:
+        segment = chosen["category"].where(chosen["category"].notna(), chosen["product_id"])
+    chosen = chosen[["unit_id", "arm", "product_id", "first_exposed_at"]].assign(segment=segment)
     purchases = conversions[conversions["kind"] == "purchase"]
     joined = chosen.merge(purchases, left_on="unit_id", right_on="key", how="inner")
     t0, at = joined["first_exposed_at"], joined["occurred_at"]
@@ -80,12 +85,12 @@ def row_level_statistics(
     )
     table = table.assign(y=cap_revenue(table["revenue"], cap))
     segments = []
-    for (arm, product), rows in table.groupby(["arm", "product_id"], sort=True):
+    for (arm, name), rows in table.groupby(["arm", "segment"], sort=True):
         x = rows["pre_revenue"].to_numpy()
         segments.append(
             SegmentStats(
                 arm=str(arm),
-                segment=str(product),
+                segment=str(name),
                 conversion=arm_stats_from_arrays(rows["converted"].to_numpy(), x),
                 revenue=arm_stats_from_arrays(rows["y"].to_numpy(), x),
                 revenue_uncapped=arm_stats_from_arrays(rows["revenue"].to_numpy(), x),

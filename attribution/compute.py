@@ -11,8 +11,11 @@ merchant whose window overlaps the period:
    CUPED on the pre-period revenue; uncapped for context), the SRM check, the minimum-data
    rule and the sequential (always-valid) intervals, then the incremental revenue and its
    conservative billable amount (`attribution.revenue`);
-3. computes per-segment lift (segment = the product of the unit's first exposure; the 20
-   largest, the rest as "(other)") with Bonferroni-adjusted intervals: shown, never billed;
+3. computes per-segment lift (segment = the product category of the unit's first exposure,
+   or its product when that exposure carried no category; the 20 largest, the rest as
+   "(other)") with Bonferroni-adjusted intervals, and marks a segment as benefiting when
+   its adjusted interval of the absolute lift lies above 0 (as `attribution.uplift`
+   does): shown, never billed;
 4. stores one immutable `LiftResult` (`store_lift_result`) whose statistics JSON holds all
    of the above, the settings used and the revenue cap.
 
@@ -106,6 +109,10 @@ def _segment_groups(rows: Sequence[SegmentStats]) -> dict[str, list[SegmentStats
     return groups
 
 
+def _benefits(result: MetricResult) -> bool:
+    return result.absolute is not None and result.absolute.ci_low > 0
+
+
 def _segments(rows: Sequence[SegmentStats], options: AnalysisOptions) -> list[dict[str, Any]]:
     groups = _segment_groups(rows)
     adjusted = AnalysisOptions(
@@ -134,6 +141,10 @@ def _segments(rows: Sequence[SegmentStats], options: AnalysisOptions) -> list[di
                 "units": {"holdout": holdout["revenue"].n, "treatment": treatment["revenue"].n},
                 "conversion_rate": conversion,
                 "revenue_per_unit": revenue,
+                "benefits": {
+                    "conversion_rate": _benefits(conversion),
+                    "revenue_per_unit": _benefits(revenue),
+                },
             }
         )
     return out
@@ -205,7 +216,7 @@ def analyze_statistics(
         "metrics": metrics,
         "incremental_revenue": revenue,
         "segments": {
-            "by": "product_id of first exposure",
+            "by": "category of first exposure (product_id where it carried none)",
             "billed": False,
             "lifts": _segments(stats.segments, options),
         },

@@ -1,8 +1,9 @@
 """Exposure intake: check exposures that storefronts computed themselves, row by row.
 
 A storefront that hashes locally reports `{experiment_id, unit_type, unit_id, product_id,
-arm, description_id?, occurred_at}` per exposure. Each row is checked against the
-merchant's experiments:
+arm, description_id?, category?, occurred_at}` per exposure (`category`: the product's
+category, at most 100 characters; the lift is segmented by it when present). Each row is
+checked against the merchant's experiments:
 
 - the experiment must be one of the merchant's (`unknown_experiment`; another merchant's id
   reads exactly like an id that does not exist);
@@ -49,6 +50,7 @@ class ExposureRow(BaseModel):
     product_id: Id
     arm: Literal["treatment", "holdout"]
     description_id: Id | None = None
+    category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     occurred_at: AwareDatetime
 
 
@@ -184,6 +186,7 @@ def check_exposures(
                 product_id=row.product_id,
                 arm=row.arm,
                 description_id=row.description_id,
+                category=row.category,
             )
         )
     rejected.sort(key=lambda r: r.position)

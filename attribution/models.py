@@ -8,7 +8,8 @@ The `attribution` consumer group fills the other three tables from the event log
 
 - `attribution_exposures`: every exposure event, keyed by its event id (insert-ignore);
 - `experiment_units`: one row per (experiment, unit) with the unit's first exposure time and
-  the arm and product of that first exposure; `multiple_arms` marks a unit seen in both arms
+  the arm, product and product category (when the exposure carried one) of that first
+  exposure; `multiple_arms` marks a unit seen in both arms
   (it is left out of the statistics). Updates take minima and ORs, so they commute and a
   replay changes nothing;
 - `attribution_conversions`: conversions keyed by event id and deduplicated by
@@ -91,6 +92,7 @@ class Exposure(Base):
     product_id: Mapped[str] = mapped_column(String(128))
     arm: Mapped[str] = mapped_column(String(16))
     description_id: Mapped[str | None] = mapped_column(String(128))
+    category: Mapped[str | None] = mapped_column(String(100))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -106,6 +108,7 @@ class ExperimentUnit(Base):
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
     arm: Mapped[str] = mapped_column(String(16))
     product_id: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str | None] = mapped_column(String(100))
     first_exposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     multiple_arms: Mapped[bool] = mapped_column(Boolean, default=False)
 

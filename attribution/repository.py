@@ -16,9 +16,11 @@ on the visitor id, or on the product id in a product-level experiment, and befor
                  per-unit revenues (numpy's linear interpolation), computed in the same
                  statement with window functions
 
-then aggregates per (arm, segment = product of first exposure): n, Σy, Σy², Σx, Σx², Σxy and
+then aggregates per (arm, segment): n, Σy, Σy², Σx, Σx², Σxy and
 the non-zero count for each metric. Sums are additive, so the overall statistics are the
-sum over segments. On SQLite window bounds are resolved to the millisecond.
+sum over segments. The segment of a unit is the product category of its first exposure,
+or its product id when that exposure carried no category. On SQLite window bounds are
+resolved to the millisecond.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime, Float, Integer, String, bindparam, case, func, select, text
@@ -110,7 +112,7 @@ def insert_conversions(session: Session, rows: Sequence[dict[str, Any]]) -> set[
 def upsert_units(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Merge first exposures into `experiment_units` (one row per key in `rows`).
 
-    The update keeps the earlier first exposure (with its arm and product) and ORs
+    The update keeps the earlier first exposure (with its arm, product and category) and ORs
     `multiple_arms`, also when the stored and incoming arms differ: it commutes, so the
     order and repetition of events do not matter. Rows are sorted by key so concurrent
     consumers lock unit rows in one order.
@@ -130,6 +132,7 @@ def upsert_units(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             ),
             "arm": case((earlier, stmt.excluded.arm), else_=c.arm),
             "product_id": case((earlier, stmt.excluded.product_id), else_=c.product_id),
+            "category": case((earlier, stmt.excluded.category), else_=c.category),
             "multiple_arms": c.multiple_arms
             | stmt.excluded.multiple_arms
             | (c.arm != stmt.excluded.arm),
@@ -149,7 +152,7 @@ def units_in_both_arms(session: Session, experiment_id: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class SegmentStats:
-    """Sufficient statistics of one arm in one segment (the product of first exposure)."""
+    """Statistics of one arm in one segment (category of first exposure, else its product)."""
 
     arm: str
     segment: str
@@ -180,7 +183,7 @@ _SQLITE = {
 }
 
 _UNITS = """(
-    SELECT unit_id, arm, product_id, first_exposed_at AS t0
+    SELECT unit_id, arm, COALESCE(category, product_id) AS segment, first_exposed_at AS t0
     FROM experiment_units
     WHERE experiment_id = :experiment_id AND NOT multiple_arms
       AND first_exposed_at >= :start AND first_exposed_at < :end
@@ -191,7 +194,7 @@ _UNITS = """(
 # the whole unit set by unit id.
 _STATS_SQL = """
 WITH hits AS (
-    SELECT u.unit_id, u.arm, u.product_id,
+    SELECT u.unit_id, u.arm, u.segment,
         MAX(CASE WHEN c.occurred_at >= u.t0 THEN 1 ELSE 0 END) AS converted,
         SUM(CASE WHEN c.occurred_at >= u.t0 THEN {revenue} ELSE 0 END) AS revenue,
         SUM(CASE WHEN c.occurred_at < u.t0 THEN {revenue} ELSE 0 END) AS pre_revenue
@@ -200,7 +203,7 @@ WITH hits AS (
       ON c.{key} = u.unit_id
      AND c.occurred_at >= {minus_pre} AND c.occurred_at < {plus_window}
     WHERE c.merchant_id = :merchant_id AND c.kind = 'purchase' AND c.occurred_at < :end
-    GROUP BY u.unit_id, u.arm, u.product_id
+    GROUP BY u.unit_id, u.arm, u.segment
 ),
 ranked AS (
     SELECT revenue, ROW_NUMBER() OVER (ORDER BY revenue) - 1 AS i, COUNT(*) OVER () AS m
@@ -221,7 +224,7 @@ capped AS (
     FROM hits h CROSS JOIN cap
 ),
 sums AS (
-    SELECT arm, product_id,
+    SELECT arm, segment,
         SUM(converted) AS conv_sum, SUM(converted * pre_revenue) AS conv_xy,
         SUM(y) AS rev_sum, SUM(y * y) AS rev_sum2, SUM(y * pre_revenue) AS rev_xy,
         SUM(CASE WHEN y <> 0 THEN 1 ELSE 0 END) AS rev_nonzero,
@@ -230,18 +233,18 @@ sums AS (
         SUM(CASE WHEN revenue <> 0 THEN 1 ELSE 0 END) AS raw_nonzero,
         SUM(pre_revenue) AS x_sum, SUM(pre_revenue * pre_revenue) AS x_sum2
     FROM capped
-    GROUP BY arm, product_id
+    GROUP BY arm, segment
 ),
 counts AS (
-    SELECT arm, product_id, COUNT(*) AS n FROM {units} u GROUP BY arm, product_id
+    SELECT arm, segment, COUNT(*) AS n FROM {units} u GROUP BY arm, segment
 )
-SELECT k.arm, k.product_id AS segment, k.n,
+SELECT k.arm, k.segment, k.n,
     s.conv_sum, s.conv_xy, s.rev_sum, s.rev_sum2, s.rev_xy, s.rev_nonzero,
     s.raw_sum, s.raw_sum2, s.raw_xy, s.raw_nonzero, s.x_sum, s.x_sum2,
     (SELECT value FROM cap) AS cap
 FROM counts k
-LEFT JOIN sums s ON s.arm = k.arm AND s.product_id = k.product_id
-ORDER BY k.arm, k.product_id
+LEFT JOIN sums s ON s.arm = k.arm AND s.segment = k.segment
+ORDER BY k.arm, k.segment
 """
 
 
@@ -328,6 +331,122 @@ def experiment_statistics(
     cap = next((float(r.cap) for r in rows if r.cap is not None), None)
     capped = cap_percentile is not None and cap_percentile < 100
     return ExperimentStatistics(cap if capped else None, [_segment(r) for r in rows])
+
+
+_DAILY_SQL = """
+WITH units AS {units},
+hits AS (
+    SELECT u.unit_id, u.arm, u.t0,
+        MIN(CASE WHEN c.occurred_at >= u.t0 THEN c.occurred_at END) AS converted_at,
+        SUM(CASE WHEN c.occurred_at < u.t0 THEN {revenue} ELSE 0 END) AS pre_revenue
+    FROM attribution_conversions c
+    JOIN units u
+      ON c.{key} = u.unit_id
+     AND c.occurred_at >= {minus_pre} AND c.occurred_at < {plus_window}
+    WHERE c.merchant_id = :merchant_id AND c.kind = 'purchase' AND c.occurred_at < :end
+    GROUP BY u.unit_id, u.arm, u.t0
+)
+SELECT 'exposed' AS part, arm, {day_t0} AS day, COUNT(*) AS n,
+    0.0 AS x_sum, 0.0 AS x_sum2, 0.0 AS xy_sum
+FROM units u GROUP BY 2, 3
+UNION ALL
+SELECT 'covariate', arm, {day_t0}, 0, SUM(pre_revenue), SUM(pre_revenue * pre_revenue), 0.0
+FROM hits u GROUP BY 2, 3
+UNION ALL
+SELECT 'converted', arm, {day_converted}, COUNT(*), 0.0, 0.0, SUM(pre_revenue)
+FROM hits WHERE converted_at IS NOT NULL GROUP BY 2, 3
+"""
+_DAY = {
+    "pg": "to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+    "sqlite": "strftime('%Y-%m-%d', {column})",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DailyConversionStats:
+    """Per (arm, UTC day) increments of the conversion metric's sufficient statistics.
+
+    ``exposed``: units first exposed that day (n) with Σx, Σx² of their pre-period revenue;
+    ``converted``: units whose first purchase in their attribution window fell that day,
+    with Σx of their pre-period revenue (= Σx·y, as y is 0/1). Summed up to a day they are
+    the statistics of the units first exposed so far and their conversions so far.
+    """
+
+    arm: str
+    day: date
+    exposed: int
+    x_sum: float
+    x_sum2: float
+    converted: int
+    xy_sum: float
+
+
+def _daily_statement(session: Session, unit_type: str) -> Any:
+    parts = _PG if is_postgres(session) else _SQLITE
+    day = _DAY["pg" if is_postgres(session) else "sqlite"]
+    sql = _DAILY_SQL.format(
+        units=_UNITS,
+        revenue=parts["revenue"],
+        key="product_id" if unit_type == UnitType.PRODUCT else "visitor_id",
+        minus_pre=parts["minus_pre"],
+        plus_window=parts["plus_window"],
+        day_t0=day.format(column="t0"),
+        day_converted=day.format(column="converted_at"),
+    )
+    return text(sql).bindparams(
+        bindparam("experiment_id", type_=String()),
+        bindparam("merchant_id", type_=String()),
+        bindparam("start", type_=DateTime(timezone=True)),
+        bindparam("end", type_=DateTime(timezone=True)),
+        bindparam("window_days", type_=Integer()),
+        bindparam("pre_period_days", type_=Integer()),
+    )
+
+
+def daily_conversion_statistics(
+    session: Session,
+    *,
+    experiment: Experiment,
+    start: datetime,
+    end: datetime,
+    window_days: int,
+    pre_period_days: int,
+) -> list[DailyConversionStats]:
+    """Per (arm, day) increments of the conversion statistics of units first exposed in
+    [start, end), in day order; one statement, the same definitions as
+    `experiment_statistics` (window, pre-period, purchases before `end`)."""
+    params: Mapping[str, Any] = {
+        "experiment_id": experiment.id,
+        "merchant_id": experiment.merchant_id,
+        "start": as_utc(start),
+        "end": as_utc(end),
+        "window_days": window_days,
+        "pre_period_days": pre_period_days,
+    }
+    merged: dict[tuple[str, str], dict[str, float]] = {}
+    for row in session.execute(_daily_statement(session, experiment.unit_type), params):
+        cell = merged.setdefault((row.day, row.arm), dict.fromkeys(_DAILY_FIELDS, 0.0))
+        if row.part == "converted":
+            cell["converted"] += int(row.n)
+        else:
+            cell["exposed"] += int(row.n)
+        for field in ("x_sum", "x_sum2", "xy_sum"):
+            cell[field] += _f(getattr(row, field))
+    return [
+        DailyConversionStats(
+            arm=arm,
+            day=date.fromisoformat(day),
+            exposed=int(cell["exposed"]),
+            x_sum=cell["x_sum"],
+            x_sum2=cell["x_sum2"],
+            converted=int(cell["converted"]),
+            xy_sum=cell["xy_sum"],
+        )
+        for (day, arm), cell in sorted(merged.items())
+    ]
+
+
+_DAILY_FIELDS = ("exposed", "x_sum", "x_sum2", "converted", "xy_sum")
 
 
 def touch_links(

@@ -11,7 +11,7 @@
    exposed yet, and intake never back-fills history); anything more than a day ahead;
 2. inserts raw exposures keyed by event id (`ON CONFLICT DO NOTHING`) and merges only
    the rows actually inserted into the per-unit state (`experiment_units`: earliest
-   exposure, its arm and product, a flag for units seen in both arms);
+   exposure, its arm, product and category, a flag for units seen in both arms);
 3. inserts conversions, skipping a stored event id or a stored (merchant, order id, kind).
 
 Every write is an insert-ignore or a commutative merge, so redelivery, a crash between
@@ -123,6 +123,7 @@ def _exposure_row(event: ExposureRecorded, now: datetime) -> dict[str, Any]:
         "product_id": event.product_id,
         "arm": event.arm,
         "description_id": event.description_id,
+        "category": event.category,
         "occurred_at": event.occurred_at,
         "recorded_at": now,
     }
@@ -141,6 +142,7 @@ def unit_rows(exposures: Sequence[ExposureRecorded]) -> list[dict[str, Any]]:
                 "merchant_id": event.merchant_id,
                 "arm": event.arm,
                 "product_id": event.product_id,
+                "category": event.category,
                 "first_exposed_at": event.occurred_at,
                 "multiple_arms": False,
             }
@@ -148,7 +150,10 @@ def unit_rows(exposures: Sequence[ExposureRecorded]) -> list[dict[str, Any]]:
         row["multiple_arms"] = row["multiple_arms"] or row["arm"] != event.arm
         if event.occurred_at < row["first_exposed_at"]:
             row.update(
-                arm=event.arm, product_id=event.product_id, first_exposed_at=event.occurred_at
+                arm=event.arm,
+                product_id=event.product_id,
+                category=event.category,
+                first_exposed_at=event.occurred_at,
             )
     return list(units.values())
 

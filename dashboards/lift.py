@@ -2,10 +2,11 @@
 
 - `GET /dashboard/lift?merchant_id=…`: experiments, each with its latest stored result
   (status, incremental revenue with interval, conservative billable amount).
-- `GET /dashboard/lift/{experiment_id}`: treatment vs holdout conversion rate and relative
-  lift with its interval band, incremental revenue with its band and the conservative
-  amount, per-category lift, and every stored result in a table. Another merchant's
-  experiment is a 404.
+- `GET /dashboard/lift/{experiment_id}`: the latest period day by day (treatment vs holdout
+  conversion rate over time, and the relative lift over time with its always-valid
+  interval band, from `attribution.timeline`), the same per stored result (one point per
+  period), incremental revenue with its band and the conservative amount, per-category
+  lift, and every stored result in a table. Another merchant's experiment is a 404.
 
 `dashboards.lift_report` (and with it scipy, through attribution) is imported on first
 use, so the gateway starts without it.
@@ -13,7 +14,7 @@ use, so the gateway starts without it.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import plotly.graph_objects as go
@@ -31,6 +32,7 @@ from liftmeter.errors import NotFound
 from liftmeter.web import db_session
 
 if TYPE_CHECKING:
+    from attribution.timeline import DailyLift
     from dashboards.lift_report import LiftPoint
 
 router = APIRouter(prefix=PREFIX)
@@ -101,7 +103,9 @@ def _conversion_figures(points: list[LiftPoint]) -> dict[str, Markup]:
     return {
         "rates": charts.embed(
             _span(
-                charts.styled(rates, title="Conversion rate", y_title="rate", y_format=".2%"),
+                charts.styled(
+                    rates, title="Conversion rate by period", y_title="rate", y_format=".2%"
+                ),
                 with_rates,
             ),
             element_id="chart-lift-rates",
@@ -109,13 +113,71 @@ def _conversion_figures(points: list[LiftPoint]) -> dict[str, Markup]:
         "relative": charts.embed(
             _span(
                 charts.styled(
-                    relative, title="Relative lift with interval", y_title="lift", y_format="+.1%"
+                    relative,
+                    title="Relative lift by period, with interval",
+                    y_title="lift",
+                    y_format="+.1%",
                 ),
                 with_rates,
             ),
             element_id="chart-lift-relative",
         ),
     }
+
+
+def _day(day: date) -> datetime:
+    """A day as its first instant (UTC): the points of a day are labelled by the day."""
+    return datetime.combine(day, time(), UTC)
+
+
+def _rate_lines(days: list[DailyLift]) -> list[go.Scatter]:
+    x = [_day(d.day) for d in days]
+    arms = (
+        ("treatment", charts.TREATMENT, [d.conversion.treatment_mean for d in days]),
+        ("holdout", charts.HOLDOUT, [d.conversion.holdout_mean for d in days]),
+    )
+    return [
+        go.Scatter(x=x, y=y, name=name, mode="lines", line={"color": color, "width": 2})
+        for name, color, y in arms
+    ]
+
+
+def _daily_figures(days: list[DailyLift]) -> dict[str, Markup]:
+    """Conversion rates and relative lift at each day's end of the latest period."""
+    start, end = _day(days[0].day), _day(days[-1].day + timedelta(days=1))
+    rates = charts.styled(
+        go.Figure(_rate_lines(days)),
+        title="Conversion rate over time (cumulative, latest period)",
+        y_title="rate",
+        y_format=".2%",
+    )
+    out = {
+        "daily_rates": charts.embed(
+            charts.date_range(rates, start, end), element_id="chart-lift-daily-rates"
+        )
+    }
+    with_interval = [
+        (_day(d.day), r) for d in days if (r := d.conversion.relative_sequential) is not None
+    ]
+    if with_interval:
+        relative = charts.styled(
+            go.Figure(
+                charts.interval_traces(
+                    [day for day, _ in with_interval],
+                    [r.estimate for _, r in with_interval],
+                    [r.ci_low for _, r in with_interval],
+                    [r.ci_high for _, r in with_interval],
+                    name="relative lift",
+                )
+            ),
+            title="Relative lift over time, always-valid interval",
+            y_title="lift",
+            y_format="+.1%",
+        )
+        out["daily_relative"] = charts.embed(
+            charts.date_range(relative, start, end), element_id="chart-lift-daily-relative"
+        )
+    return out
 
 
 def _revenue_figure(points: list[LiftPoint]) -> Markup:
@@ -173,7 +235,7 @@ def lift_detail(
     session: Annotated[Session, Depends(db_session)],
 ) -> HTMLResponse:
     from attribution.experiments import get_experiment
-    from dashboards.lift_report import lift_history
+    from dashboards.lift_report import lift_history, lift_timeline
 
     try:
         experiment = get_experiment(session, experiment_id, merchant_id=viewer.merchant_scope(None))
@@ -182,9 +244,13 @@ def lift_detail(
     points = lift_history(session, experiment.id)
     latest = points[-1] if points else None
     figures: dict[str, Markup | None] = {}
-    if points:
+    days: list[DailyLift] = []
+    if latest is not None:
+        days = lift_timeline(session, experiment, latest)
         figures = {**_conversion_figures(points), "revenue": _revenue_figure(points)}
-        figures["categories"] = _category_figure(points[-1])
+        figures["categories"] = _category_figure(latest)
+    if days:
+        figures.update(_daily_figures(days))
     return render(
         request,
         "lift_detail.html",
@@ -194,4 +260,5 @@ def lift_detail(
         points=points,
         latest=latest,
         figures=figures,
+        days=days,
     )

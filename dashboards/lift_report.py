@@ -11,14 +11,19 @@ reads, when present:
   (each `{estimate, ci_low, ci_high}`; the `*_sequential` variants are preferred, as billing
   looks every period), `status`, `reason`;
 - `srm`: `{p_value, passed, threshold}`; `options.alpha` (the intervals' level);
-- `categories`: `{name: <a metric of the same shape>}` for the per-category lift.
+- `categories`: `{name: <a metric of the same shape>}` for the per-category lift, or
+  `segments.lifts` (`attribution.compute`: `[{segment, conversion_rate, ...}]`, segments
+  being product categories, or products where exposures carried no category);
+- `settings` (`window_days`, `pre_period_days`) and `options` (the analysis options): with
+  them, `lift_timeline` reads the period's lift day by day (`attribution.timeline`, from
+  the attribution tables, with the result's own settings), so its last day is the result.
 
 A missing part is shown as "—", never guessed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,7 +31,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from attribution.metric import AnalysisOptions
+from attribution.models import Experiment
 from attribution.results import LiftResult
+from attribution.timeline import DailyLift, lift_over_time
 
 STATUS = {
     # reason -> (label, tone): tones are the badge colours of dashboards.css
@@ -81,6 +89,8 @@ class LiftPoint:
     srm_passed: bool | None
     alpha: float | None = None
     categories: dict[str, MetricView] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def status_label(self) -> str:
@@ -123,9 +133,18 @@ def _section(stats: dict[str, Any], name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _categories(stats: dict[str, Any]) -> dict[str, MetricView]:
+    raw = dict(_section(stats, "categories"))
+    lifts = _section(stats, "segments").get("lifts")
+    for item in lifts if isinstance(lifts, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("segment"), str):
+            raw.setdefault(item["segment"], item.get("conversion_rate"))
+    return {str(name): view for name, value in sorted(raw.items()) if (view := metric_view(value))}
+
+
 def lift_point(row: LiftResult) -> LiftPoint:
     stats = row.statistics
-    metrics, srm, categories = (_section(stats, name) for name in ("metrics", "srm", "categories"))
+    metrics, srm = _section(stats, "metrics"), _section(stats, "srm")
     passed = srm.get("passed")
     return LiftPoint(
         result_id=row.id,
@@ -143,11 +162,9 @@ def lift_point(row: LiftResult) -> LiftPoint:
         srm_p_value=_number(srm.get("p_value")),
         srm_passed=passed if isinstance(passed, bool) else None,
         alpha=_number(_section(stats, "options").get("alpha")),
-        categories={
-            str(name): view
-            for name, raw in sorted(categories.items())
-            if (view := metric_view(raw)) is not None
-        },
+        categories=_categories(stats),
+        settings=_section(stats, "settings"),
+        options=_section(stats, "options"),
     )
 
 
@@ -177,3 +194,30 @@ def latest_results(session: Session, experiment_ids: list[str]) -> dict[str, Lif
     for row in rows:
         latest[row.experiment_id] = row
     return {eid: lift_point(row) for eid, row in latest.items()}
+
+
+def _options(raw: dict[str, Any]) -> AnalysisOptions:
+    """The stored analysis options (fields the result lacks keep their defaults)."""
+    known = {f.name for f in fields(AnalysisOptions)}
+    return AnalysisOptions(**{k: v for k, v in raw.items() if k in known})
+
+
+def lift_timeline(session: Session, experiment: Experiment, point: LiftPoint) -> list[DailyLift]:
+    """The period of `point`, day by day, with the settings it was computed with.
+
+    Empty when the result does not say its attribution window and pre-period (a result
+    not computed from the attribution tables), or when no unit was exposed in the period.
+    """
+    window, pre = point.settings.get("window_days"), point.settings.get("pre_period_days")
+    if not isinstance(window, int) or not isinstance(pre, int):
+        return []
+    days = lift_over_time(
+        session,
+        experiment=experiment,
+        start=point.period_start,
+        end=point.period_end,
+        window_days=window,
+        pre_period_days=pre,
+        options=_options(point.options),
+    )
+    return days if any(d.holdout.n + d.treatment.n for d in days) else []

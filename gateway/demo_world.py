@@ -164,11 +164,12 @@ def shoppers(
     assert sim.events is not None
     clock = _Clock(month_start, now, timedelta(days=config.days + config.window_days))
     rng = random.Random(f"shoppers:{seed}:{merchant_index}")
-    product_of = {unit: rng.choice(products).id for unit in sim.units["unit_id"]}
+    product_of = {unit: rng.choice(products) for unit in sim.units["unit_id"]}
     exposures: list[dict[str, Any]] = []
     conversions: list[dict[str, Any]] = []
     for row in sim.events.itertuples(index=False):
-        product_id = product_of[row.unit_id]
+        product = product_of[row.unit_id]
+        product_id = product.id
         description_id = descriptions.get(product_id) if row.arm == "treatment" else None
         if row.event_type == "exposure":
             exposures.append(
@@ -179,6 +180,7 @@ def shoppers(
                     product_id=product_id,
                     arm=row.arm,
                     description_id=description_id,
+                    category=product.category,
                     occurred_at=clock(row.occurred_at),
                 )
             )

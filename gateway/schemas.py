@@ -109,7 +109,7 @@ class ExposureBatch(Strict):
             max_length=10_000,
             description=(
                 "Objects {experiment_id, unit_type, unit_id, product_id, arm, "
-                "description_id?, occurred_at}; each is checked on its own."
+                "description_id?, category?, occurred_at}; each is checked on its own."
             ),
         ),
     ]

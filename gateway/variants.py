@@ -13,6 +13,10 @@ fail. Keeping them is the intention-to-treat analysis: it dilutes the measured l
 zero (conservative, so a merchant never pays for lift that coverage gaps could fake), and
 the null `description_id` lets the analysis report how often treatment units really saw a
 generated description.
+
+Exposures recorded here carry no product `category`: the descriptions table keeps no
+category, so the lift of these units is segmented by product. Storefronts that report their
+own exposures (`POST /v1/exposures`) may send the category per row.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ CONVERSIONS_TOPIC = "liftmeter.conversions.v1"
 
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 Count = Annotated[int, Field(ge=0)]
+Category = Annotated[str, Field(min_length=1, max_length=100)]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -100,7 +101,14 @@ class CallCompleted(Event):
 
 
 class ExposureRecorded(Event):
-    """A storefront showed a visitor (or a product page) one arm of an experiment."""
+    """A storefront showed a visitor (or a product page) one arm of an experiment.
+
+    `category` (the product's category, at most 100 characters) is an optional field added
+    within schema version 1: it defaults to None, so events written before it existed still
+    decode unchanged. Consumers built before it forbid unknown fields, so producers may set
+    it only once every consumer runs this model. The lift statistics segment units by it
+    when present (by product otherwise).
+    """
 
     topic: ClassVar[str] = EXPOSURES_TOPIC
 
@@ -112,6 +120,7 @@ class ExposureRecorded(Event):
     product_id: Id
     arm: Literal["treatment", "holdout"]
     description_id: Id | None = None
+    category: Category | None = None
 
 
 class ConversionRecorded(Event):

@@ -8,7 +8,9 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from attribution.models import Experiment
+from sqlalchemy import select
+
+from attribution.models import Experiment, ExperimentUnit, Exposure
 from attribution.repository import experiment_statistics
 from attribution.service import record_events
 from liftmeter.runtime import open_runtime
@@ -74,3 +76,30 @@ def test_a_conversion_before_its_exposure_arrives_is_still_linked(db_url: str) -
     assert (treated.n, treated.sum_y, treated.n_nonzero) == (1, 25.0, 1)  # o-late is outside
     assert by_arm["treatment"].conversion.sum_y == 1
     assert (by_arm["holdout"].revenue.n, by_arm["holdout"].revenue.sum_y) == (1, 0.0)
+
+
+def test_a_unit_keeps_the_category_of_its_first_exposure_whatever_arrives_first(
+    db_url: str,
+) -> None:
+    rt = open_runtime(make_settings(db_url))
+    add_merchant(rt.sessions, "mer_a")
+    add_experiment(rt.sessions, "mer_a", "exp_1")
+    first = START + timedelta(days=2)
+    later = exposure_event(occurred_at=first + timedelta(hours=3), category="home")
+    earlier = exposure_event(occurred_at=first, product_id="sku-2", category="shoes")
+    uncategorised = exposure_event(unit_id="v2", arm="holdout", occurred_at=first)
+    for batch in ([later], [earlier, uncategorised], [later]):
+        with rt.sessions.begin() as session:
+            assert record_events(session, batch) == []
+    with rt.sessions() as session:
+        units = dict(
+            session.execute(
+                select(ExperimentUnit.unit_id, ExperimentUnit.category).order_by(
+                    ExperimentUnit.unit_id
+                )
+            ).all()
+        )
+        stored = set(session.execute(select(Exposure.category)).scalars())
+    rt.close()
+    assert units == {"v1": "shoes", "v2": None}
+    assert stored == {"home", "shoes", None}

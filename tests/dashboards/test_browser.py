@@ -33,7 +33,7 @@ from liftmeter.runtime import Runtime, open_runtime
 from liftmeter.settings import Settings
 
 from billing_support import draft_invoice
-from dashboard_support import Arms, seed_experiment, seed_usage
+from dashboard_support import Arms, seed_experiment, seed_measured_experiment, seed_usage
 from support import REQUIRE_SERVICES, ROOT, make_settings
 
 pytestmark = pytest.mark.browser
@@ -59,6 +59,8 @@ class Site:
     key_b: str
     experiment_a: str
     experiment_b: str
+    key_c: str
+    experiment_c: str
 
 
 def _serve(app: Any) -> tuple[str, uvicorn.Server, threading.Thread]:
@@ -84,13 +86,16 @@ def site(pg_url: str) -> Iterator[Site]:
         b = create_merchant(session, name="Shop B").id
         key_a = issue_key(session, merchant_id=a, name="a", scopes=READ_SCOPES).secret
         key_b = issue_key(session, merchant_id=b, name="b", scopes=READ_SCOPES).secret
+        c = create_merchant(session, name="Shop C").id
+        key_c = issue_key(session, merchant_id=c, name="c", scopes=READ_SCOPES).secret
     seed_usage(runtime.sessions, a, calls=60, now=datetime.now(UTC))
     exp_a = seed_experiment(
         runtime.sessions, a, periods=[Arms(units=6000), Arms(units=9000), Arms(units=12000)]
     )
     exp_b = seed_experiment(runtime.sessions, b, periods=[Arms(units=4000, holdout_count=1200)])
+    exp_c = seed_measured_experiment(runtime.sessions, c)
     with _served(settings, runtime) as url:
-        yield Site(url, key_a, key_b, exp_a, exp_b)
+        yield Site(url, key_a, key_b, exp_a, exp_b, key_c, exp_c)
 
 
 @contextmanager
@@ -236,6 +241,16 @@ def test_sign_in_read_usage_and_lift_then_sign_out(page: Any, site: Site) -> Non
     page.wait_for_url(site.url + "/dashboard/login")
     page.goto(site.url + "/dashboard/usage")
     assert page.url.startswith(site.url + "/dashboard/login")
+
+
+def test_the_latest_period_is_drawn_day_by_day_with_its_band(page: Any, site: Site) -> None:
+    sign_in(page, site, site.key_c, f"/dashboard/lift/{site.experiment_c}")
+    assert traces_of(page, "chart-lift-daily-rates") == 2
+    assert traces_of(page, "chart-lift-daily-relative") == 3
+    band = page.locator("#chart-lift-daily-relative path.js-fill")
+    assert band.count() >= 1
+    assert page.locator("#lift-results tbody tr").count() == 1
+    shoot(page, "lift-over-time")
 
 
 def test_srm_failure_is_plain_to_see(page: Any, site: Site) -> None:

@@ -20,9 +20,11 @@ from metering.ledger import UsageQuery, usage_totals
 from dashboard_support import (
     Arms,
     csrf_of,
+    figure_data,
     figure_traces,
     secret_of,
     seed_experiment,
+    seed_measured_experiment,
     seed_usage,
     sign_in,
 )
@@ -259,6 +261,32 @@ class TestLiftPages:
         assert figure_traces(r.text, "chart-lift-categories") == 1
         assert r.text.count('<tr id="result-') == 3  # one row per stored result
         assert r.text.count("<tr>") >= 1 + 3  # headers, categories
+
+    def test_detail_shows_the_latest_period_day_by_day(self, shop: Shop) -> None:
+        client = shop.gw.client
+        merchant, headers = shop.gw.merchant("Shop D")
+        exp = seed_measured_experiment(shop.gw.runtime.sessions, merchant)
+        client.cookies.clear()
+        sign_in(client, secret_of(headers), "/dashboard/lift")
+        r = client.get(f"/dashboard/lift/{exp}")
+        assert r.status_code == 200
+        assert figure_traces(r.text, "chart-lift-daily-rates") == 2  # treatment, holdout
+        assert figure_traces(r.text, "chart-lift-daily-relative") == 3  # band and estimate
+        daily = figure_data(r.text, "chart-lift-daily-relative")
+        upper, lower, estimate = daily["data"]
+        assert lower["fill"] == "tonexty"
+        assert len(upper["x"]) == len(lower["x"]) == len(estimate["x"]) > 1
+        assert all(
+            lo <= e <= hi for lo, e, hi in zip(lower["y"], estimate["y"], upper["y"], strict=True)
+        )
+        rates = figure_data(r.text, "chart-lift-daily-rates")["data"]
+        assert [t["name"] for t in rates] == ["treatment", "holdout"]
+        assert len(rates[0]["x"]) == 30  # every day of September
+        # the per-category lift of the stored result (segments by category)
+        assert figure_traces(r.text, "chart-lift-categories") == 1
+        for name in ("apparel", "home", "toys"):
+            assert f"<tr><td>{name}</td>" in r.text
+        assert r.text.count('id="lift-results"') == 1
 
     def test_srm_failure_is_shown_and_nothing_is_billable(self, shop: Shop) -> None:
         client = shop.gw.client

@@ -62,5 +62,13 @@ def test_demo_measures_the_true_lift_and_invoices_add_up(tmp_path: Path) -> None
 
         calls = conn.execute(text("SELECT count(*) FROM usage_calls")).scalar_one()
         assert calls == 2 * 3 * 2  # every call (both passes) reached the usage ledger
+        # exposures carry the catalogue category; the per-segment lift is by category
+        categories = set(conn.execute(text("SELECT DISTINCT category FROM experiment_units")))
+        assert ("health",) in categories
+        assert (None,) not in categories
+        for _, statistics in results:
+            lifts = json.loads(statistics)["segments"]["lifts"]
+            assert {(lift["segment"],) for lift in lifts} <= categories
+
         queued = conn.execute(text("SELECT count(*) FROM review_items")).scalar_one()
         assert queued >= 2  # each merchant's `health` product waits for a human decision

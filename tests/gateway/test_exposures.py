@@ -195,3 +195,20 @@ def test_a_full_batch_of_ten_thousand_is_accepted(gw_sqlite) -> None:
     r = _post(gw, headers, rows)
     assert r.status_code == 200, r.text[:500]
     assert r.json()["accepted"] == 10_000
+
+
+def test_a_row_may_carry_the_product_category_up_to_100_characters(gw) -> None:
+    mid, headers = gw.merchant()
+    exp = _experiment(gw, headers)
+    rows = [
+        _row(mid, exp, "v1", category="shoes"),
+        _row(mid, exp, "v2"),
+        _row(mid, exp, "v3", category="x" * 101),
+    ]
+    r = _post(gw, headers, rows, best_effort="true")
+    assert r.status_code == 200, r.text
+    assert [(x["index"], x["field"], x["reason"]) for x in r.json()["rejected"]] == [
+        (2, "category", "invalid")
+    ]
+    events = outbox_events(gw.runtime, EXPOSURES_TOPIC)
+    assert [(e.unit_id, e.category) for e in events] == [("v1", "shoes"), ("v2", None)]

@@ -133,11 +133,18 @@ def frames(
     with engine.connect() as conn:
         units = pd.DataFrame(
             conn.execute(
-                select(u.unit_id, u.arm, u.product_id, u.first_exposed_at, u.multiple_arms).where(
-                    u.experiment_id == experiment_id
-                )
+                select(
+                    u.unit_id, u.arm, u.product_id, u.category, u.first_exposed_at, u.multiple_arms
+                ).where(u.experiment_id == experiment_id)
             ).all(),
-            columns=["unit_id", "arm", "product_id", "first_exposed_at", "multiple_arms"],
+            columns=[
+                "unit_id",
+                "arm",
+                "product_id",
+                "category",
+                "first_exposed_at",
+                "multiple_arms",
+            ],
         )
         conversions = pd.DataFrame(
             conn.execute(
@@ -176,3 +183,13 @@ def totals(engine: Engine) -> dict[str, object]:
         "conversions": int(conversions[0]),
         "revenue": Decimal(conversions[1] or 0).quantize(Decimal("0.01")),
     }
+
+
+def with_categories(events: list[Event], categories: dict[str, str]) -> list[Event]:
+    """`events` with each exposure of a product in `categories` carrying its category."""
+    return [
+        e.model_copy(update={"category": categories[e.product_id]})
+        if isinstance(e, ExposureRecorded) and e.product_id in categories
+        else e
+        for e in events
+    ]

@@ -176,11 +176,44 @@ def seed_experiment(
         return experiment.id
 
 
-def figure_traces(html: str, element_id: str) -> int:
-    """How many traces the figure embedded as `element_id` carries (0 if absent)."""
+def figure_data(html: str, element_id: str) -> dict[str, Any]:
+    """The figure embedded as `element_id` (an empty figure if absent)."""
     match = re.search(
         rf'<script type="application/json" id="{re.escape(element_id)}-data">(.*?)</script>',
         html,
         re.S,
     )
-    return len(json.loads(match.group(1))["data"]) if match else 0
+    return dict(json.loads(match.group(1))) if match else {"data": []}
+
+
+def figure_traces(html: str, element_id: str) -> int:
+    """How many traces the figure embedded as `element_id` carries (0 if absent)."""
+    return len(figure_data(html, element_id)["data"])
+
+
+def seed_measured_experiment(
+    sessions: sessionmaker[Session], merchant_id: str, *, units: int = 3000
+) -> str:
+    """An experiment fed with exposures (carrying categories) and purchases through the
+    attribution intake, and its September 2026 lift computed and stored from them."""
+    from attribution.compute import compute_lift, month_period
+    from attribution.service import record_events
+    from liftmeter.settings import AttributionSettings
+
+    from attribution_support import add_experiment, synthetic_events, with_categories
+
+    experiment_id = f"exp_measured_{merchant_id}"
+    add_experiment(sessions, merchant_id, experiment_id)
+    categories = {f"sku-{i}": CATEGORIES[i % len(CATEGORIES)] for i in range(5)}
+    events = with_categories(synthetic_events(merchant_id, experiment_id, units=units), categories)
+    start, end = month_period("2026-09")
+    with sessions.begin() as session:
+        assert record_events(session, events) == []
+        compute_lift(
+            session,
+            merchant_id=merchant_id,
+            period_start=start,
+            period_end=end,
+            settings=AttributionSettings(),
+        )
+    return experiment_id

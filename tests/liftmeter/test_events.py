@@ -104,3 +104,19 @@ def test_a_message_without_schema_version_is_rejected() -> None:
     with pytest.raises(EventDecodeError) as info:
         decode_event(json.dumps(data).encode())
     assert info.value.param == "schema_version"
+
+
+def test_an_exposure_without_category_still_decodes_as_version_1() -> None:
+    data = json.loads(exposure_event().encode())
+    del data["category"]
+    event = decode_event(json.dumps(data).encode())
+    assert event.schema_version == 1
+    assert event.category is None  # type: ignore[attr-defined]
+
+
+def test_an_exposure_carries_its_category_and_a_long_one_is_refused() -> None:
+    event = exposure_event(category="shoes")
+    assert decode_event(event.encode()) == event
+    with pytest.raises(EventDecodeError) as info:
+        decode_event(_mutated(event, category="x" * 101))
+    assert info.value.param == "category"
