@@ -4,6 +4,11 @@ The loss is next-token cross entropy on the description tokens only (the prompt 
 not predicted), plus the indexer's KL loss, which only trains the indexer. Validation loss is
 measured on held-out products (unseen brand/category pairs), with dense attention and with
 the model's sparse budget, in nats per description token.
+
+By default the corpus is delexicalized (`inference.delex`): prompts and targets carry slot
+placeholders instead of the product's values, and the checkpoint's config records
+`delexicalized: true` so the engine fills the values back in. A model trained from scratch
+gets the vocabulary size of its tokenizer (a delexicalized corpus has few distinct words).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class TrainConfig:
     seed: int = 1234
     threads: int = 2
     open_share: float = 0.0
+    delexicalize: bool = True
     init_from: str | None = None
     time_budget_s: float | None = None
 
@@ -131,7 +137,12 @@ def prepare_data(
 ) -> tuple[TextTokenizer, list[Encoded], list[Encoded]]:
     """Build the corpus, train the tokenizer on the training split (unless given), encode."""
     train = list(
-        build_examples(config.train_examples, seed=config.seed, open_share=config.open_share)
+        build_examples(
+            config.train_examples,
+            seed=config.seed,
+            open_share=config.open_share,
+            delexicalize=config.delexicalize,
+        )
     )
     if tokenizer is None:
         tokenizer = train_tokenizer(
@@ -144,15 +155,26 @@ def prepare_data(
         count=config.val_examples,
         max_len=max_len,
         open_share=config.open_share,
+        delexicalize=config.delexicalize,
     )
     return tokenizer, encode_examples(train, tokenizer, max_len=max_len), held_out
 
 
 def held_out_data(
-    tokenizer: TextTokenizer, *, seed: int, count: int, max_len: int, open_share: float = 0.0
+    tokenizer: TextTokenizer,
+    *,
+    seed: int,
+    count: int,
+    max_len: int,
+    open_share: float = 0.0,
+    delexicalize: bool = False,
 ) -> list[Encoded]:
     """The validation split: held-out (brand, category) pairs and held-out open values."""
-    examples = list(build_examples(count, seed=seed, held_out=True, open_share=open_share))
+    examples = list(
+        build_examples(
+            count, seed=seed, held_out=True, open_share=open_share, delexicalize=delexicalize
+        )
+    )
     return encode_examples(examples, tokenizer, max_len=max_len)
 
 
@@ -162,13 +184,18 @@ def train(
     """Train a model from scratch; returns it with metadata (held-out losses, timings)."""
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
-    untrained = SparseLM(config.model)
     if config.init_from is None:
         tokenizer, train_data, val_data = prepare_data(config)
+        shape = replace(
+            config.model, vocab_size=tokenizer.vocab_size, delexicalized=config.delexicalize
+        )
+        config = replace(config, model=shape)
+        untrained = SparseLM(config.model)
         model = untrained
     else:  # continue from a checkpoint: its weights, tokenizer and shape
         start = load_checkpoint(Path(config.init_from))
         model, tokenizer = start.model, start.tokenizer
+        model.config = replace(model.config, delexicalized=config.delexicalize)
         model.train()
         config = replace(config, model=model.config)
         untrained = SparseLM(model.config)
@@ -228,6 +255,7 @@ def _metadata(
         "parameters": model.parameter_count(),
         "train_config": {k: v for k, v in asdict(config).items() if k != "model"},
         "open_share": config.open_share,
+        "delexicalized": config.delexicalize,
         "held_out_examples": len(val_data),
         "held_out_loss_initial": initial_val,
         "held_out_loss_dense": evaluate_loss(model, val_data, pad_id=pad),
