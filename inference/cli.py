@@ -45,6 +45,10 @@ def train(
     delexicalize: Annotated[
         bool, typer.Option(help="Train on slot placeholders; the engine fills in the values.")
     ] = True,
+    wide_share: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of products with 6-16 attributes/features."),
+    ] = 0.0,
     top_k: Annotated[
         int, typer.Option(min=1, help="Sparse-attention budget recorded for generation.")
     ] = 96,
@@ -68,6 +72,7 @@ def train(
         learning_rate=learning_rate,
         warmup_steps=warmup_steps,
         delexicalize=delexicalize,
+        wide_share=wide_share,
     )
     columns = (
         TextColumn("[bold]train"),

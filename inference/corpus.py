@@ -17,7 +17,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from inference.catalog import generate_mixed_products, generate_products
+from inference.catalog import generate_mixed_products, generate_products, widen_product
 from inference.delex import delexicalize_product, slots_for
 from inference.prompts import END_TOKEN, STYLES, ProductInput, build_prompt
 
@@ -119,13 +119,16 @@ def build_examples(
     held_out: bool = False,
     open_share: float = 0.0,
     delexicalize: bool = False,
+    wide_share: float = 0.0,
 ) -> Iterator[Example]:
     """`count` (prompt, completion) pairs from one split, reproducible from `seed`.
 
     A share `open_share` of the products have open-vocabulary slot values
     (`catalog.generate_open_product`), the rest come from the catalogue. With `delexicalize`
-    the pairs use slot placeholders (see the module docstring).
+    the pairs use slot placeholders (see the module docstring). A share `wide_share` of the
+    products get 6-16 attributes and 6-16 features (`catalog.widen_product`).
     """
+    wide_rng = random.Random(f"wide:{seed}:{held_out}")
     rng = random.Random(f"corpus:{seed}:{held_out}")
     products = (
         generate_mixed_products(count, seed=seed, held_out=held_out, open_share=open_share)
@@ -133,6 +136,8 @@ def build_examples(
         else generate_products(count, seed=seed, held_out=held_out)
     )
     for product in products:
+        if wide_share > 0 and wide_rng.random() < wide_share:
+            product = widen_product(product, wide_rng, held_out=held_out)
         style = rng.choice(STYLES)
         if delexicalize:
             shown = delexicalize_product(product)

@@ -50,6 +50,7 @@ class TrainConfig:
     threads: int = 2
     open_share: float = 0.0
     delexicalize: bool = True
+    wide_share: float = 0.0
     init_from: str | None = None
     time_budget_s: float | None = None
 
@@ -142,6 +143,7 @@ def prepare_data(
             seed=config.seed,
             open_share=config.open_share,
             delexicalize=config.delexicalize,
+            wide_share=config.wide_share,
         )
     )
     if tokenizer is None:
@@ -156,6 +158,7 @@ def prepare_data(
         max_len=max_len,
         open_share=config.open_share,
         delexicalize=config.delexicalize,
+        wide_share=config.wide_share,
     )
     return tokenizer, encode_examples(train, tokenizer, max_len=max_len), held_out
 
@@ -168,11 +171,17 @@ def held_out_data(
     max_len: int,
     open_share: float = 0.0,
     delexicalize: bool = False,
+    wide_share: float = 0.0,
 ) -> list[Encoded]:
     """The validation split: held-out (brand, category) pairs and held-out open values."""
     examples = list(
         build_examples(
-            count, seed=seed, held_out=True, open_share=open_share, delexicalize=delexicalize
+            count,
+            seed=seed,
+            held_out=True,
+            open_share=open_share,
+            delexicalize=delexicalize,
+            wide_share=wide_share,
         )
     )
     return encode_examples(examples, tokenizer, max_len=max_len)
@@ -207,6 +216,7 @@ def train(
         betas=(0.9, 0.95),
     )
     rng = random.Random(config.seed)
+    buckets = _length_buckets(train_data, config.batch_size)
     started = time.perf_counter()
     # the loss of an untrained model of this shape: the reference for "training helped"
     initial_val = evaluate_loss(untrained, val_data, pad_id=tokenizer.pad_id)
@@ -218,7 +228,7 @@ def train(
         elapsed = tick - started
         if config.time_budget_s is not None and elapsed >= config.time_budget_s:
             break
-        ids, labels = collate(rng.sample(train_data, config.batch_size), tokenizer.pad_id)
+        ids, labels = collate(_batch(buckets, config.batch_size, rng), tokenizer.pad_id)
         for group in optimizer.param_groups:
             group["lr"] = _learning_rate(config, step, elapsed)
         logits, index_loss = model(ids)
@@ -241,6 +251,34 @@ def train(
     return Checkpoint(model=model, tokenizer=tokenizer, metadata=metadata)
 
 
+LONG_EXAMPLE = 192  # tokens: wide products (many slots) are batched apart from the rest
+
+
+def _length_buckets(data: Sequence[Encoded], batch_size: int) -> list[list[Encoded]]:
+    """Short and long examples apart, so a long one does not pad a whole batch of short ones.
+
+    With no long examples (or too few for a batch) this is one bucket: the plain random
+    batches the shipped checkpoints were trained with.
+    """
+    long = [item for item in data if len(item.ids) > LONG_EXAMPLE]
+    if len(long) < batch_size or len(data) - len(long) < batch_size:
+        return [list(data)]
+    return [[item for item in data if len(item.ids) <= LONG_EXAMPLE], long]
+
+
+def _batch(buckets: Sequence[list[Encoded]], size: int, rng: random.Random) -> list[Encoded]:
+    """A random batch from one bucket, picked in proportion to the bucket sizes."""
+    if len(buckets) == 1:
+        return rng.sample(buckets[0], size)
+    total = sum(len(bucket) for bucket in buckets)
+    pick = rng.random() * total
+    for bucket in buckets:
+        if pick < len(bucket):
+            return rng.sample(bucket, size)
+        pick -= len(bucket)
+    return rng.sample(buckets[-1], size)
+
+
 def _metadata(
     config: TrainConfig,
     model: SparseLM,
@@ -256,6 +294,7 @@ def _metadata(
         "train_config": {k: v for k, v in asdict(config).items() if k != "model"},
         "open_share": config.open_share,
         "delexicalized": config.delexicalize,
+        "wide_share": config.wide_share,
         "held_out_examples": len(val_data),
         "held_out_loss_initial": initial_val,
         "held_out_loss_dense": evaluate_loss(model, val_data, pad_id=pad),
