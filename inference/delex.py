@@ -33,6 +33,8 @@ BRAND = "@b"
 CATEGORY = "@c"
 INDICES = "abcdefghijklmnop"
 PLACEHOLDER = re.compile(r"@(?:[tbc]|[nvf][a-p])")
+# A slot kind without its index ("@n:"), what a model may write past the slots it knows.
+_MALFORMED = re.compile(r"@[nvf](?![a-p])")
 # What may still grow into a placeholder at the very end of a text.
 _OPEN_TAIL = re.compile(r"@[nvf]?$")
 
@@ -120,9 +122,10 @@ def relexicalize(text: str, slots: Slots) -> str:
 
     One left-to-right pass: inserted values are never scanned again, so a value that itself
     contains "@t" stays as written. A well-formed placeholder that is not in the table (the
-    model wrote `@vd` for a product with three attributes) is dropped rather than shown.
+    model wrote `@vd` for a product with three attributes), or a slot kind without its index
+    (`@n:`), is dropped rather than shown.
     """
-    return PLACEHOLDER.sub(lambda match: slots.get(match.group(0), ""), text)
+    return PLACEHOLDER.sub(lambda match: slots.get(match.group(0), ""), _MALFORMED.sub("", text))
 
 
 def stream_safe_length(text: str) -> int:

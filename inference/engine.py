@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import torch
 
 from inference.checkpoint import Checkpoint
-from inference.delex import Slots, delexicalize_prompt, relexicalize, relexicalize_prefix
+from inference.delex import Slots, delexicalize_prompt, relexicalize_prefix
 from inference.errors import InferenceError, InvalidGenerationRequest
 from inference.metrics import EngineMetrics, RequestTimings
 from inference.model import KVCache
@@ -288,16 +288,15 @@ class GenerationEngine:
         for row, request in enumerate(batch):
             self._advance(request, logits[row, -1])
 
-    def _visible(self, request: _Request, ids: list[int], *, final: bool = False) -> str:
+    def _visible(self, request: _Request, ids: list[int]) -> str:
         """The text the client sees for generated `ids`: relexicalized when delexicalized.
 
-        Until `final`, an incomplete placeholder at the end is held back.
+        An incomplete placeholder at the end is held back; when generation stops there (the
+        token limit), it is dropped, so a truncated text is a prefix of the full one.
         """
         text = self.tokenizer.decode(ids)
         if request.slots is None:
             return text
-        if final:
-            return relexicalize(text, request.slots)
         return relexicalize_prefix(text, request.slots)
 
     def _advance(self, request: _Request, logits: torch.Tensor) -> None:
@@ -316,7 +315,7 @@ class GenerationEngine:
             request.first_token_at = time.perf_counter()
         ended = token == self.tokenizer.end_id
         full = len(request.generated) >= request.params.max_tokens
-        text = self._visible(request, request.generated, final=ended or full)
+        text = self._visible(request, request.generated)
         hit = find_stop(text, request.params.stop)
         if hit is not None:
             self._finish(request, text[: hit[0]], "stop", hit[1])

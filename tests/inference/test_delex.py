@@ -132,6 +132,7 @@ def test_relexicalize_inserts_values_once_and_drops_unknown_placeholders() -> No
     slots = {"@t": "Mug @b edition", "@b": "Kilo", "@va": "1.5 L"}
     assert relexicalize("@b's @t holds @va.", slots) == "Kilo's Mug @b edition holds 1.5 L."
     assert relexicalize("It has @va and @vd.", slots) == "It has 1.5 L and ."
+    assert relexicalize("It has @n: @va", slots) == "It has : 1.5 L"
     assert relexicalize("mail me @ home or @x", slots) == "mail me @ home or @x"
 
 
