@@ -799,6 +799,29 @@ def generate_open_product(rng: random.Random, *, held_out: bool, index: int) -> 
     )
 
 
+def widen_product(
+    product: ProductInput, rng: random.Random, *, held_out: bool, low: int = 6, high: int = 16
+) -> ProductInput:
+    """`product` with `low`-`high` open-vocabulary attributes and as many features.
+
+    Merchants send up to 16 of each (`ProductInput`'s limit); the other generators stop at 5.
+    Values are drawn in the requested split, like `generate_open_product`'s.
+    """
+    names = rng.sample(OPEN_ATTRIBUTE_NAMES, k=rng.randint(low, high))
+    features: list[str] = []
+    wanted = rng.randint(low, high)
+    while len(features) < wanted:
+        feature = _in_split(rng, random_feature, held_out)
+        if feature.lower() not in {f.lower() for f in features}:
+            features.append(feature)
+    return product.model_copy(
+        update={
+            "attributes": {name: _in_split(rng, random_value, held_out) for name in names},
+            "features": features,
+        }
+    )
+
+
 def generate_unseen_products(count: int, *, seed: int) -> Iterator[ProductInput]:
     """`count` open-vocabulary held-out products: no slot value of theirs is in training."""
     rng = random.Random(f"unseen:{seed}")

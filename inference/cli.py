@@ -42,15 +42,27 @@ def train(
     ] = None,
     learning_rate: Annotated[float, typer.Option(min=0.0)] = 3e-3,
     warmup_steps: Annotated[int, typer.Option(min=1)] = 60,
+    delexicalize: Annotated[
+        bool, typer.Option(help="Train on slot placeholders; the engine fills in the values.")
+    ] = True,
+    wide_share: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of products with 6-16 attributes/features."),
+    ] = 0.0,
+    top_k: Annotated[
+        int, typer.Option(min=1, help="Sparse-attention budget recorded for generation.")
+    ] = 96,
 ) -> None:
     """Train a model on the synthetic catalogue and write a checkpoint."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from inference.checkpoint import save_checkpoint
+    from inference.model import ModelConfig
     from inference.training import StepReport, TrainConfig
     from inference.training import train as run_training
 
     config = TrainConfig(
+        model=ModelConfig(top_k=top_k),
         steps=steps,
         train_examples=examples,
         seed=seed,
@@ -59,6 +71,8 @@ def train(
         time_budget_s=None if time_budget_min is None else time_budget_min * 60,
         learning_rate=learning_rate,
         warmup_steps=warmup_steps,
+        delexicalize=delexicalize,
+        wide_share=wide_share,
     )
     columns = (
         TextColumn("[bold]train"),

@@ -8,6 +8,14 @@ forward pass. Results travel back to the caller's asyncio loop as stream events.
 
 Token counts are exact: `prompt_tokens` is the length of the encoded prompt and
 `completion_tokens` the number of tokens sampled (the end token included, as vLLM counts).
+
+A delexicalized checkpoint (`config.delexicalized`, see `inference.delex`) reads and writes
+slot placeholders. For a template prompt (`prompts.build_prompt` output) the engine encodes
+the delexicalized prompt and relexicalizes what the model writes: stop strings, the number
+guard, streamed deltas and the final text all work on the text the client sees, with the
+product's own values in it. The token counts stay the tokens the model processed: the
+delexicalized prompt and the sampled placeholders, not a re-encoding of the visible text.
+Other prompts (free text, token ids) go to the model unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from dataclasses import dataclass, field
 import torch
 
 from inference.checkpoint import Checkpoint
+from inference.delex import Slots, delexicalize_prompt, relexicalize_prefix
 from inference.errors import InferenceError, InvalidGenerationRequest
 from inference.metrics import EngineMetrics, RequestTimings
 from inference.model import KVCache
@@ -53,10 +62,19 @@ class TextDelta:
 StreamEvent = TextDelta | Completion
 
 
+@dataclass(frozen=True)
+class EncodedPrompt:
+    """The token ids the model processes, and the slot table when it was delexicalized."""
+
+    ids: list[int]
+    slots: Slots | None = None
+
+
 @dataclass
 class _Request:
     prompt_ids: list[int]
     params: SamplingParams
+    slots: Slots | None
     loop: asyncio.AbstractEventLoop
     events: asyncio.Queue[StreamEvent | BaseException]
     generator: torch.Generator
@@ -127,12 +145,26 @@ class GenerationEngine:
 
     # -- public API ----------------------------------------------------------------------
 
-    def encode_prompt(self, prompt: str | Sequence[int]) -> list[int]:
+    @property
+    def delexicalized(self) -> bool:
+        """Whether the model works on slot placeholders (see the module docstring)."""
+        return self.model.config.delexicalized
+
+    def prepare_prompt(self, prompt: str | Sequence[int]) -> EncodedPrompt:
+        """What the model will process for `prompt`: ids, and slots when delexicalized."""
         if isinstance(prompt, str):
-            return self.tokenizer.encode(prompt)
+            delexicalized = delexicalize_prompt(prompt) if self.delexicalized else None
+            if delexicalized is None:
+                return EncodedPrompt(self.tokenizer.encode(prompt))
+            text, slots = delexicalized
+            return EncodedPrompt(self.tokenizer.encode(text), slots)
         if any(not 0 <= t < self.tokenizer.vocab_size for t in prompt):
             raise InvalidGenerationRequest("token id out of vocabulary", param="prompt")
-        return list(prompt)
+        return EncodedPrompt(list(prompt))
+
+    def encode_prompt(self, prompt: str | Sequence[int]) -> list[int]:
+        """The prompt's token ids as the model sees them (delexicalized where it applies)."""
+        return self.prepare_prompt(prompt).ids
 
     def check_request(self, prompt_ids: Sequence[int], params: SamplingParams) -> None:
         """Raise `InvalidGenerationRequest` (naming the field) if it cannot be served."""
@@ -159,7 +191,7 @@ class GenerationEngine:
         """Text deltas as they are generated, then the `Completion`."""
         if self._thread is None or self._stop_event.is_set():
             raise InferenceError("the generation engine is not running")
-        request = self._submit(self.encode_prompt(prompt), params)
+        request = self._submit(self.prepare_prompt(prompt), params)
         try:
             while True:
                 event = await request.events.get()
@@ -177,13 +209,14 @@ class GenerationEngine:
                 return event
         raise InferenceError("generation ended without a result")
 
-    def _submit(self, prompt_ids: list[int], params: SamplingParams) -> _Request:
-        self.check_request(prompt_ids, params)
+    def _submit(self, prompt: EncodedPrompt, params: SamplingParams) -> _Request:
+        self.check_request(prompt.ids, params)
         generator = torch.Generator()
         generator.manual_seed(params.seed if params.seed is not None else torch.seed())
         request = _Request(
-            prompt_ids=prompt_ids,
+            prompt_ids=prompt.ids,
             params=params,
+            slots=prompt.slots,
             loop=asyncio.get_running_loop(),
             events=asyncio.Queue(),
             generator=generator,
@@ -255,26 +288,40 @@ class GenerationEngine:
         for row, request in enumerate(batch):
             self._advance(request, logits[row, -1])
 
+    def _visible(self, request: _Request, ids: list[int]) -> str:
+        """The text the client sees for generated `ids`: relexicalized when delexicalized.
+
+        An incomplete placeholder at the end is held back; when generation stops there (the
+        token limit), it is dropped, so a truncated text is a prefix of the full one.
+        """
+        text = self.tokenizer.decode(ids)
+        if request.slots is None:
+            return text
+        return relexicalize_prefix(text, request.slots)
+
     def _advance(self, request: _Request, logits: torch.Tensor) -> None:
         logits = logits.float().index_fill(0, self._banned, -torch.inf)
         token = self._guard.sample(
             logits,
             request.params,
             request.generator,
-            text=self.tokenizer.decode(request.generated),
-            render=lambda t: self.tokenizer.decode([*request.generated, t]),
+            text=self._visible(request, request.generated),
+            render=lambda t: self._visible(request, [*request.generated, t]),
+            # a placeholder token can write a number: check every token, not just digits
+            check_all=request.slots is not None,
         )
         request.generated.append(token)
         if len(request.generated) == 1:
             request.first_token_at = time.perf_counter()
-        if token == self.tokenizer.end_id:
-            self._finish(request, self.tokenizer.decode(request.generated), "stop", None)
-            return
-        text = self.tokenizer.decode(request.generated)
+        ended = token == self.tokenizer.end_id
+        full = len(request.generated) >= request.params.max_tokens
+        text = self._visible(request, request.generated)
         hit = find_stop(text, request.params.stop)
         if hit is not None:
             self._finish(request, text[: hit[0]], "stop", hit[1])
-        elif len(request.generated) >= request.params.max_tokens:
+        elif ended:
+            self._finish(request, text, "stop", None)
+        elif full:
             self._finish(request, text, "length", None)
         else:
             self._stream_delta(request, text[: safe_prefix_length(text, request.params.stop)])

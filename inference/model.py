@@ -39,6 +39,9 @@ class ModelConfig:
     sink_tokens: int = 2
     local_window: int = 8
     norm_eps: float = 1e-5
+    # Trained on slot placeholders (`inference.delex`): the engine delexicalizes template
+    # prompts and relexicalizes the output. Older checkpoints lack the key: False.
+    delexicalized: bool = False
 
     @property
     def head_dim(self) -> int:

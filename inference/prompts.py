@@ -12,7 +12,7 @@ state a price (it changes; the storefront shows it).
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -80,6 +80,67 @@ def build_prompt(product: ProductInput, style: str | None = None) -> str:
         lines.append(f"price: {product.price}")
     lines += [f"language: {product.language}", f"style: {style}", DESCRIPTION_TOKEN]
     return "\n".join(lines)
+
+
+def parse_prompt(prompt: str) -> tuple[ProductInput, str] | None:
+    """The product and style a `build_prompt` prompt was rendered from, or None.
+
+    The inverse of `build_prompt` (the product `id` is not in the prompt: it comes back as
+    "prompt"). The layout is positional: title, brand and category first, attributes up to the
+    features line, then an optional price, the language and the style. Features are split on
+    "; ", so a feature that itself contains "; " comes back as two. Anything that is not in
+    the template (free text, a missing line, an invalid field) gives None.
+    """
+    lines = prompt.split("\n")
+    if len(lines) < 8 or lines[0] != PRODUCT_TOKEN or lines[-1] != DESCRIPTION_TOKEN:
+        return None
+    fields = [_split_line(line) for line in lines[1:-1]]
+    if any(field is None for field in fields):
+        return None
+    pairs = [field for field in fields if field is not None]
+    head = [key for key, _ in pairs[:3]]
+    style_key, style = pairs[-1]
+    language_key, language = pairs[-2]
+    price: Decimal | None = None
+    body = pairs[3:-2]
+    if body and body[-1][0] == "price":
+        try:
+            price = Decimal(body[-1][1])
+        except InvalidOperation:
+            return None
+        body = body[:-1]
+    if (
+        head != ["title", "brand", "category"]
+        or (style_key, language_key) != ("style", "language")
+        or style not in STYLES
+        or not body
+        or body[-1][0] != "features"
+    ):
+        return None
+    features = body[-1][1]
+    try:
+        product = ProductInput(
+            id="prompt",
+            title=pairs[0][1],
+            brand=pairs[1][1],
+            category=pairs[2][1],
+            attributes=dict(body[:-1]),
+            features=features.split("; ") if features else [],
+            price=price,
+            language=language,
+        )
+    except ValueError:
+        return None
+    if len(product.attributes) != len(body) - 1:  # a repeated attribute name
+        return None
+    return product, style
+
+
+def _split_line(line: str) -> tuple[str, str] | None:
+    key, sep, value = line.partition(": ")
+    if not sep:
+        key, sep, value = line.partition(":")  # "features:" with no features, rendered bare
+    return (key, value) if sep else None
 
 
 def allowed_numbers(prompt: str) -> frozenset[str]:

@@ -87,17 +87,19 @@ class NumberGuard:
         *,
         text: str,
         render: Callable[[int], str],
+        check_all: bool = False,
     ) -> int:
         """Sample a token that keeps the completion valid.
 
-        `text` is the completion so far and `render(id)` the completion with token `id` added.
-        Digit tokens are checked, and so is any token that ends a number being written (a
-        number is only complete once a non-digit follows it).
+        `text` is the completion so far and `render(id)` the completion with token `id` added,
+        both as the client sees them. Digit tokens are checked, and so is any token that ends
+        a number being written (a number is only complete once a non-digit follows it); with
+        `check_all` every token is (a slot placeholder can write a value with digits in it).
         """
         allowed = params.allowed_numbers
         if allowed is None:
             return sample_token(logits, params, generator)
-        in_number = _OPEN_NUMBER.search(text) is not None
+        in_number = check_all or _OPEN_NUMBER.search(text) is not None
         logits = logits.clone()
         for _ in range(_GUARD_RETRIES):
             token = sample_token(logits, params, generator)

@@ -4,6 +4,11 @@ The loss is next-token cross entropy on the description tokens only (the prompt 
 not predicted), plus the indexer's KL loss, which only trains the indexer. Validation loss is
 measured on held-out products (unseen brand/category pairs), with dense attention and with
 the model's sparse budget, in nats per description token.
+
+By default the corpus is delexicalized (`inference.delex`): prompts and targets carry slot
+placeholders instead of the product's values, and the checkpoint's config records
+`delexicalized: true` so the engine fills the values back in. A model trained from scratch
+gets the vocabulary size of its tokenizer (a delexicalized corpus has few distinct words).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class TrainConfig:
     seed: int = 1234
     threads: int = 2
     open_share: float = 0.0
+    delexicalize: bool = True
+    wide_share: float = 0.0
     init_from: str | None = None
     time_budget_s: float | None = None
 
@@ -131,7 +138,13 @@ def prepare_data(
 ) -> tuple[TextTokenizer, list[Encoded], list[Encoded]]:
     """Build the corpus, train the tokenizer on the training split (unless given), encode."""
     train = list(
-        build_examples(config.train_examples, seed=config.seed, open_share=config.open_share)
+        build_examples(
+            config.train_examples,
+            seed=config.seed,
+            open_share=config.open_share,
+            delexicalize=config.delexicalize,
+            wide_share=config.wide_share,
+        )
     )
     if tokenizer is None:
         tokenizer = train_tokenizer(
@@ -144,15 +157,33 @@ def prepare_data(
         count=config.val_examples,
         max_len=max_len,
         open_share=config.open_share,
+        delexicalize=config.delexicalize,
+        wide_share=config.wide_share,
     )
     return tokenizer, encode_examples(train, tokenizer, max_len=max_len), held_out
 
 
 def held_out_data(
-    tokenizer: TextTokenizer, *, seed: int, count: int, max_len: int, open_share: float = 0.0
+    tokenizer: TextTokenizer,
+    *,
+    seed: int,
+    count: int,
+    max_len: int,
+    open_share: float = 0.0,
+    delexicalize: bool = False,
+    wide_share: float = 0.0,
 ) -> list[Encoded]:
     """The validation split: held-out (brand, category) pairs and held-out open values."""
-    examples = list(build_examples(count, seed=seed, held_out=True, open_share=open_share))
+    examples = list(
+        build_examples(
+            count,
+            seed=seed,
+            held_out=True,
+            open_share=open_share,
+            delexicalize=delexicalize,
+            wide_share=wide_share,
+        )
+    )
     return encode_examples(examples, tokenizer, max_len=max_len)
 
 
@@ -162,13 +193,18 @@ def train(
     """Train a model from scratch; returns it with metadata (held-out losses, timings)."""
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
-    untrained = SparseLM(config.model)
     if config.init_from is None:
         tokenizer, train_data, val_data = prepare_data(config)
+        shape = replace(
+            config.model, vocab_size=tokenizer.vocab_size, delexicalized=config.delexicalize
+        )
+        config = replace(config, model=shape)
+        untrained = SparseLM(config.model)
         model = untrained
     else:  # continue from a checkpoint: its weights, tokenizer and shape
         start = load_checkpoint(Path(config.init_from))
         model, tokenizer = start.model, start.tokenizer
+        model.config = replace(model.config, delexicalized=config.delexicalize)
         model.train()
         config = replace(config, model=model.config)
         untrained = SparseLM(model.config)
@@ -180,6 +216,7 @@ def train(
         betas=(0.9, 0.95),
     )
     rng = random.Random(config.seed)
+    buckets = _length_buckets(train_data, config.batch_size)
     started = time.perf_counter()
     # the loss of an untrained model of this shape: the reference for "training helped"
     initial_val = evaluate_loss(untrained, val_data, pad_id=tokenizer.pad_id)
@@ -191,7 +228,7 @@ def train(
         elapsed = tick - started
         if config.time_budget_s is not None and elapsed >= config.time_budget_s:
             break
-        ids, labels = collate(rng.sample(train_data, config.batch_size), tokenizer.pad_id)
+        ids, labels = collate(_batch(buckets, config.batch_size, rng), tokenizer.pad_id)
         for group in optimizer.param_groups:
             group["lr"] = _learning_rate(config, step, elapsed)
         logits, index_loss = model(ids)
@@ -214,6 +251,34 @@ def train(
     return Checkpoint(model=model, tokenizer=tokenizer, metadata=metadata)
 
 
+LONG_EXAMPLE = 192  # tokens: wide products (many slots) are batched apart from the rest
+
+
+def _length_buckets(data: Sequence[Encoded], batch_size: int) -> list[list[Encoded]]:
+    """Short and long examples apart, so a long one does not pad a whole batch of short ones.
+
+    With no long examples (or too few for a batch) this is one bucket: the plain random
+    batches the shipped checkpoints were trained with.
+    """
+    long = [item for item in data if len(item.ids) > LONG_EXAMPLE]
+    if len(long) < batch_size or len(data) - len(long) < batch_size:
+        return [list(data)]
+    return [[item for item in data if len(item.ids) <= LONG_EXAMPLE], long]
+
+
+def _batch(buckets: Sequence[list[Encoded]], size: int, rng: random.Random) -> list[Encoded]:
+    """A random batch from one bucket, picked in proportion to the bucket sizes."""
+    if len(buckets) == 1:
+        return rng.sample(buckets[0], size)
+    total = sum(len(bucket) for bucket in buckets)
+    pick = rng.random() * total
+    for bucket in buckets:
+        if pick < len(bucket):
+            return rng.sample(bucket, size)
+        pick -= len(bucket)
+    return rng.sample(buckets[-1], size)
+
+
 def _metadata(
     config: TrainConfig,
     model: SparseLM,
@@ -228,6 +293,8 @@ def _metadata(
         "parameters": model.parameter_count(),
         "train_config": {k: v for k, v in asdict(config).items() if k != "model"},
         "open_share": config.open_share,
+        "delexicalized": config.delexicalize,
+        "wide_share": config.wide_share,
         "held_out_examples": len(val_data),
         "held_out_loss_initial": initial_val,
         "held_out_loss_dense": evaluate_loss(model, val_data, pad_id=pad),

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from inference.catalog import generate_products
+from inference.catalog import generate_products, generate_unseen_products
 from inference.checkpoint import Checkpoint
+from inference.delex import delexicalize_prompt
 from inference.engine import GenerationEngine
 from inference.metrics import EngineMetrics
 from inference.prompts import build_prompt
@@ -175,3 +176,21 @@ def test_api_key_is_required_when_configured(checkpoint: Checkpoint) -> None:
         headers = {"Authorization": "Bearer secret"}
         assert client.get("/v1/models", headers=headers).status_code == 200
         assert client.get("/health").status_code == 200
+
+
+def test_streamed_description_of_unseen_values_matches_the_plain_one(client: TestClient) -> None:
+    product = next(iter(generate_unseen_products(1, seed=41)))
+    prompt = build_prompt(product)
+    body = {"model": MODEL, "prompt": prompt, "max_tokens": 200, "temperature": 0}
+    plain = client.post("/v1/completions", json=body).json()
+    stream = {**body, "stream": True, "stream_options": {"include_usage": True}}
+    events = _events(client.post("/v1/completions", json=stream).text)
+    text = "".join(e["choices"][0]["text"] for e in events[:-1])
+    assert text == plain["choices"][0]["text"]
+    assert product.brand in text
+    assert product.title in text
+    assert events[-1]["usage"] == plain["usage"]
+    delexicalized = delexicalize_prompt(prompt)
+    assert delexicalized is not None
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    assert plain["usage"]["prompt_tokens"] == len(engine.tokenizer.encode(delexicalized[0]))

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from pathlib import Path
 
 from inference.checkpoint import Checkpoint, save_checkpoint
 from inference.model import ModelConfig
-from inference.training import TrainConfig, evaluate_loss, held_out_data, train
+from inference.training import (
+    LONG_EXAMPLE,
+    Encoded,
+    TrainConfig,
+    _batch,
+    _length_buckets,
+    evaluate_loss,
+    held_out_data,
+    train,
+)
 
 TINY = ModelConfig(
     vocab_size=384,
@@ -40,6 +50,26 @@ def test_smoke_training_lowers_held_out_loss() -> None:
     assert all(r.tokens_per_s > 0 for r in reports)
     assert meta["held_out_loss_dense"] < meta["held_out_loss_initial"] - 0.5
     assert reports[-1].loss < reports[0].loss
+    # delexicalized by default; the model's vocabulary is its tokenizer's
+    assert checkpoint.model.config.delexicalized
+    assert meta["delexicalized"] is True
+    assert checkpoint.model.config.vocab_size == checkpoint.tokenizer.vocab_size
+
+
+def test_training_without_delexicalization_keeps_the_values() -> None:
+    config = TrainConfig(
+        model=TINY,
+        steps=2,
+        batch_size=4,
+        train_examples=100,
+        val_examples=8,
+        warmup_steps=1,
+        seed=4,
+        delexicalize=False,
+    )
+    checkpoint = train(config)
+    assert not checkpoint.model.config.delexicalized
+    assert checkpoint.metadata["delexicalized"] is False
 
 
 def test_training_can_continue_from_a_checkpoint(tmp_path: Path) -> None:
@@ -70,6 +100,8 @@ def test_shipped_checkpoint_held_out_loss_matches_its_metadata(checkpoint: Check
         count=meta["held_out_examples"],
         max_len=checkpoint.model.config.max_seq_len,
         open_share=meta.get("open_share", 0.0),
+        delexicalize=checkpoint.model.config.delexicalized,
+        wide_share=meta.get("wide_share", 0.0),
     )
     pad = checkpoint.tokenizer.pad_id
     dense = evaluate_loss(checkpoint.model, data, pad_id=pad)
@@ -78,3 +110,17 @@ def test_shipped_checkpoint_held_out_loss_matches_its_metadata(checkpoint: Check
         checkpoint.model, data, pad_id=pad, sparse_top_k=checkpoint.model.config.top_k
     )
     assert abs(sparse - meta["held_out_loss_sparse"]) < 1e-3
+
+
+def test_long_examples_are_batched_apart_from_short_ones() -> None:
+    short = [Encoded([1] * 50, [1] * 50) for _ in range(100)]
+    long = [Encoded([1] * (LONG_EXAMPLE + 1), [1] * (LONG_EXAMPLE + 1)) for _ in range(40)]
+    buckets = _length_buckets(short + long, 32)
+    assert [len(bucket) for bucket in buckets] == [100, 40]
+    rng = random.Random(0)
+    batches = [_batch(buckets, 32, rng) for _ in range(200)]
+    lengths = [{len(item.ids) for item in batch} for batch in batches]
+    assert all(len(found) == 1 for found in lengths)
+    share = sum(LONG_EXAMPLE + 1 in found for found in lengths) / len(lengths)
+    assert 0.15 < share < 0.45
+    assert _length_buckets(short + long[:5], 32) == [short + long[:5]]
