@@ -17,21 +17,15 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from attribution.service import record_events
-from liftmeter.consumer import BatchOutcome, ConsumerRunner, Rejection
-from liftmeter.errors import EventLogUnavailable
+from liftmeter.consumer import BatchOutcome, ConsumerRunner, Rejection, consume_until_stopped
 from liftmeter.eventlog import Consumer, EventLog
 from liftmeter.events import CONVERSIONS_TOPIC, EXPOSURES_TOPIC, Event
-from liftmeter.logging import get_logger
-
-log = get_logger(__name__)
 
 GROUP_ID = "attribution"
 TOPICS: tuple[str, ...] = (EXPOSURES_TOPIC, CONVERSIONS_TOPIC)
-_RETRYABLE = (OperationalError, InterfaceError, EventLogUnavailable)
 
 
 class AttributionHandler:
@@ -76,20 +70,18 @@ def run_consumer(
     retry_wait_s: float = 1.0,
 ) -> BatchOutcome:
     """Consume until `stop` is set (or the log stayed idle); survive transient failures."""
-    total = BatchOutcome()
-    while not stop.is_set():
-        try:
-            with event_log.consumer(group_id, list(topics)) as consumer:
-                runner = build_runner(
-                    consumer=consumer,
-                    sessions=sessions,
-                    group_id=group_id,
-                    max_records=max_records,
-                    timeout_ms=timeout_ms,
-                )
-                total.add(runner.run(stop=stop, idle_polls_before_exit=idle_polls_before_exit))
-                return total
-        except _RETRYABLE as exc:
-            log.warning("attribution consumer failed; reopening", group=group_id, error=str(exc))
-            stop.wait(retry_wait_s)
-    return total
+    return consume_until_stopped(
+        event_log=event_log,
+        group_id=group_id,
+        topics=topics,
+        stop=stop,
+        runner_for=lambda consumer: build_runner(
+            consumer=consumer,
+            sessions=sessions,
+            group_id=group_id,
+            max_records=max_records,
+            timeout_ms=timeout_ms,
+        ),
+        idle_polls_before_exit=idle_polls_before_exit,
+        retry_wait_s=retry_wait_s,
+    )

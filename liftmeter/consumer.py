@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -40,8 +40,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from liftmeter.db import insert_ignoring_conflicts, is_postgres
-from liftmeter.errors import LiftmeterError
-from liftmeter.eventlog.base import Consumer, Record, next_offsets
+from liftmeter.errors import EventLogUnavailable, LiftmeterError
+from liftmeter.eventlog.base import Consumer, EventLog, Record, next_offsets
 from liftmeter.events import Event, EventDecodeError, decode_event
 from liftmeter.logging import get_logger
 from liftmeter.models import DeadLetter, ProcessedEvent
@@ -287,3 +287,35 @@ class ConsumerRunner:
                     record_dead_letter(session, self.group_id, record, f"apply failed: {reason}")
                 total.dead_lettered += 1
         return total
+
+
+RETRYABLE = (OperationalError, InterfaceError, EventLogUnavailable)
+"""Failures after which a consumer group reopens its consumer and continues."""
+
+
+def consume_until_stopped(
+    *,
+    event_log: EventLog,
+    group_id: str,
+    topics: Sequence[str],
+    stop: threading.Event,
+    runner_for: Callable[[Consumer], ConsumerRunner],
+    idle_polls_before_exit: int | None = None,
+    retry_wait_s: float = 1.0,
+) -> BatchOutcome:
+    """Run a group's runner until `stop` is set (or the log stayed idle).
+
+    A transient database or event-log failure closes the consumer and opens a new one after
+    `retry_wait_s`; uncommitted batches are redelivered and deduplicated by event id.
+    """
+    total = BatchOutcome()
+    while not stop.is_set():
+        try:
+            with event_log.consumer(group_id, list(topics)) as consumer:
+                runner = runner_for(consumer)
+                total.add(runner.run(stop=stop, idle_polls_before_exit=idle_polls_before_exit))
+                return total
+        except RETRYABLE as exc:
+            log.warning("consumer failed; reopening", group=group_id, error=str(exc))
+            stop.wait(retry_wait_s)
+    return total

@@ -20,22 +20,16 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from liftmeter.consumer import BatchOutcome, ConsumerRunner, Rejection
+from liftmeter.consumer import BatchOutcome, ConsumerRunner, Rejection, consume_until_stopped
 from liftmeter.db import is_postgres
-from liftmeter.errors import EventLogUnavailable
 from liftmeter.eventlog import EventLog
 from liftmeter.events import CALLS_TOPIC, Event
-from liftmeter.logging import get_logger
 from metering.service import record_calls
-
-log = get_logger(__name__)
 
 GROUP_ID = "metering"
 TOPICS: tuple[str, ...] = (CALLS_TOPIC,)
-_RETRYABLE = (OperationalError, InterfaceError, EventLogUnavailable)
 
 
 class MeteringHandler:
@@ -68,22 +62,21 @@ def run_consumer(
     retry_wait_s: float = 1.0,
 ) -> BatchOutcome:
     """Consume until `stop` is set (or the log stayed idle); survive transient failures."""
-    total = BatchOutcome()
-    while not stop.is_set():
-        try:
-            with event_log.consumer(group_id, list(topics)) as consumer:
-                runner = ConsumerRunner(
-                    consumer=consumer,
-                    sessions=sessions,
-                    group_id=group_id,
-                    handler=MeteringHandler(),
-                    max_records=max_records,
-                    timeout_ms=timeout_ms,
-                    overlap_poll=_is_postgres(sessions),
-                )
-                total.add(runner.run(stop=stop, idle_polls_before_exit=idle_polls_before_exit))
-                return total
-        except _RETRYABLE as exc:
-            log.warning("metering consumer failed; reopening", group=group_id, error=str(exc))
-            stop.wait(retry_wait_s)
-    return total
+    overlap_poll = _is_postgres(sessions)
+    return consume_until_stopped(
+        event_log=event_log,
+        group_id=group_id,
+        topics=topics,
+        stop=stop,
+        runner_for=lambda consumer: ConsumerRunner(
+            consumer=consumer,
+            sessions=sessions,
+            group_id=group_id,
+            handler=MeteringHandler(),
+            max_records=max_records,
+            timeout_ms=timeout_ms,
+            overlap_poll=overlap_poll,
+        ),
+        idle_polls_before_exit=idle_polls_before_exit,
+        retry_wait_s=retry_wait_s,
+    )
