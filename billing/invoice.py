@@ -37,7 +37,7 @@ from attribution.results import LiftResult
 from billing import repository
 from billing.errors import PeriodInFuture, PlanNotFound
 from billing.models import Invoice, InvoiceStatus, PlanVersion
-from billing.plans import Component, Plan, parse_plan
+from billing.plans import Component, Plan, plan_from_json
 from billing.pricing import (
     LineKind,
     PricedLine,
@@ -320,7 +320,7 @@ def _late_usage(
             LateUsage(
                 period_start=start,
                 plan_version_id=version.id,
-                plan=parse_plan(version.spec),
+                plan=plan_from_json(version.spec_json),
                 base=billable_quantities(base_groups),
                 late=billable_quantities(late_groups),
                 other_amount=other,
@@ -389,7 +389,6 @@ def run_invoices(
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     line_rows: list[dict[str, Any]] = []
-    parsed: dict[str, Plan] = {}  # by canonical spec: merchants often share a plan
     for done, mid in enumerate(sorted(currencies), start=1):
         invoice = existing.get(mid)
         version = plans.get(mid)
@@ -399,9 +398,7 @@ def run_invoices(
             summary.skipped_no_plan += 1
         else:
             invoice_id = invoice.id if invoice is not None else new_id("inv")
-            plan = parsed.get(version.spec_json) or parsed.setdefault(
-                version.spec_json, parse_plan(version.spec)
-            )
+            plan = plan_from_json(version.spec_json)  # merchants often share a spec
             late = _late_usage(session, mid, pending[mid], invoice_id) if mid in pending else []
             lines = compose_invoice(
                 version=version,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from liftmeter.errors import ValidationFailed
@@ -195,6 +196,12 @@ def parse_plan(raw: Any, *, merchant_currency: str | None = None) -> Plan:
         revenue_share_cap=_maybe_money(share.get("cap"), "revenue_share.cap"),
         monthly_spend_cap=_maybe_money(data.get("monthly_spend_cap"), "monthly_spend_cap"),
     )
+
+
+@lru_cache(maxsize=1024)
+def plan_from_json(spec_json: str) -> Plan:
+    """A stored plan version's spec, parsed once per distinct spec (plans are immutable)."""
+    return parse_plan(json.loads(spec_json))
 
 
 def _charge_json(charge: Charge) -> dict[str, Any]:

@@ -42,7 +42,14 @@ from billing.errors import (
 )
 from billing.invoice import Period, invoice_lines, run_invoices
 from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus, PlanVersion
-from billing.plans import Component, Plan, dump_plan, parse_effective_from, parse_plan
+from billing.plans import (
+    Component,
+    Plan,
+    dump_plan,
+    parse_effective_from,
+    parse_plan,
+    plan_from_json,
+)
 from billing.pricing import price_usage, total
 from liftmeter.audit import record_audit
 from liftmeter.errors import NotFound, ValidationFailed
@@ -118,31 +125,16 @@ def set_plan(
     return version
 
 
+def plan_in_effect(session: Session, merchant_id: str, at: datetime) -> Plan | None:
+    """The merchant's plan at `at` (the latest version effective by then), or None."""
+    version = repository.plans_in_effect(session, at=at, merchant_id=merchant_id).get(merchant_id)
+    return None if version is None else plan_from_json(version.spec_json)
+
+
 def monthly_spend_cap(session: Session, merchant_id: str, at: datetime) -> Decimal | None:
-    """The spend cap of the plan in effect at `at` (None: no plan or no cap).
-
-    The gateway refuses calls once a merchant's month-to-date spend reaches it.
-    """
-    version = repository.plans_in_effect(session, at=at, merchant_id=merchant_id).get(merchant_id)
-    if version is None or version.monthly_spend_cap is None:
-        return None
-    return Decimal(version.monthly_spend_cap)
-
-
-@dataclass(frozen=True, slots=True)
-class SpendLimit:
-    """The plan in effect and its monthly spend cap (in the plan's currency)."""
-
-    plan: Plan
-    cap: Decimal
-
-
-def spend_limit(session: Session, merchant_id: str, at: datetime) -> SpendLimit | None:
-    """The plan and spend cap in effect at `at`, or None when the merchant has no cap."""
-    version = repository.plans_in_effect(session, at=at, merchant_id=merchant_id).get(merchant_id)
-    if version is None or version.monthly_spend_cap is None:
-        return None
-    return SpendLimit(parse_plan(version.spec), Decimal(version.monthly_spend_cap))
+    """The spend cap of the plan in effect at `at` (None: no plan or no cap)."""
+    plan = plan_in_effect(session, merchant_id, at)
+    return None if plan is None else plan.monthly_spend_cap
 
 
 def usage_spend(plan: Plan, quantities: Mapping[Component, int]) -> Decimal:
@@ -169,6 +161,27 @@ def _locked(session: Session, invoice_id: str) -> Invoice:
     if invoice is None:
         raise InvoiceNotFound("no such invoice", param="invoice_id")
     return invoice
+
+
+def _audit_invoice(
+    session: Session,
+    invoice: Invoice,
+    *,
+    actor: str,
+    action: str,
+    reason: str | None,
+    details: Mapping[str, Any],
+) -> None:
+    record_audit(
+        session,
+        actor=actor,
+        action=action,
+        subject_type=INVOICE,
+        subject_id=invoice.id,
+        merchant_id=invoice.merchant_id,
+        reason=reason,
+        details=details,
+    )
 
 
 def finalize_invoice(
@@ -208,13 +221,11 @@ def finalize_invoice(
     adjustment_ids = sorted({i for line in lines for i in line.lineage.get("adjustment_ids", [])})
     settled = settle_adjustments(session, adjustment_ids, invoice_id=invoice.id, settled_at=now)
     session.flush()
-    record_audit(
+    _audit_invoice(
         session,
+        invoice,
         actor=actor,
         action="invoice.finalize",
-        subject_type=INVOICE,
-        subject_id=invoice.id,
-        merchant_id=invoice.merchant_id,
         reason=reason,
         details={
             "number": invoice.number,
@@ -241,13 +252,11 @@ def mark_paid(
     invoice.status = InvoiceStatus.PAID
     invoice.paid_at = now or utcnow()
     session.flush()
-    record_audit(
+    _audit_invoice(
         session,
+        invoice,
         actor=actor,
         action="invoice.mark_paid",
-        subject_type=INVOICE,
-        subject_id=invoice.id,
-        merchant_id=invoice.merchant_id,
         reason=reason,
         details={"number": invoice.number},
     )
@@ -281,13 +290,11 @@ def void_invoice(
     invoice.voided_at = now or utcnow()
     invoice.void_reason = reason
     session.flush()
-    record_audit(
+    _audit_invoice(
         session,
+        invoice,
         actor=actor,
         action="invoice.void",
-        subject_type=INVOICE,
-        subject_id=invoice.id,
-        merchant_id=invoice.merchant_id,
         reason=reason,
         details={"number": invoice.number},
     )
@@ -376,13 +383,11 @@ def issue_credit_note(
         for pos, (item, amount) in enumerate(zip(items, amounts, strict=True), start=1)
     )
     session.flush()
-    record_audit(
+    _audit_invoice(
         session,
+        invoice,
         actor=actor,
         action="invoice.credit_note",
-        subject_type=INVOICE,
-        subject_id=invoice.id,
-        merchant_id=invoice.merchant_id,
         reason=reason,
         details={"credit_note": note.number, "total": str(note_total)},
     )

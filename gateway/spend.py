@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from billing.plans import Component
-from billing.service import spend_limit, usage_spend
+from billing.service import plan_in_effect, usage_spend
 from gateway.models import SpendMonth
 from liftmeter.errors import RateLimited
 
@@ -69,8 +69,8 @@ def check_spend_cap(
 
     `prompt_tokens` and `completion_tokens` are the call's worst case (the reservation).
     """
-    limit = spend_limit(session, merchant_id, now)
-    if limit is None:
+    plan = plan_in_effect(session, merchant_id, now)
+    if plan is None or plan.monthly_spend_cap is None:
         return
     month_start = month_of(now)
     worst = _usage(session, merchant_id, month_start)
@@ -80,12 +80,12 @@ def check_spend_cap(
         worst[Component.CALLS] += 1
         worst[Component.PROMPT_TOKENS] += prompt_tokens
         worst[Component.COMPLETION_TOKENS] += completion_tokens
-    spend = usage_spend(limit.plan, worst)
-    if spend <= limit.cap:
+    spend = usage_spend(plan, worst)
+    if spend <= plan.monthly_spend_cap:
         return
     retry_after = math.ceil((next_month(month_start) - now).total_seconds())
     raise RateLimited(
-        f"the monthly spend cap of {limit.cap} {limit.plan.currency} is reached "
+        f"the monthly spend cap of {plan.monthly_spend_cap} {plan.currency} is reached "
         f"(this call could bring the month to {spend})",
         retry_after_s=max(retry_after, 1),
         param="plan.monthly_spend_cap",
