@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from billing import repository
 from billing.invoice import Period, billable_quantities
-from billing.plans import Component, Plan, parse_plan
+from billing.plans import Component, Plan, plan_from_json
 from billing.pricing import price_usage, total
 from billing.repository import UsageGroup
 from metering.ledger import Granularity, UsageQuery, UsageRow, query_usage
@@ -74,15 +74,11 @@ def _plans(
     session: Session, months: list[Period], merchant_id: str | None
 ) -> dict[tuple[str, datetime], Plan]:
     """The plan of every merchant for every month (one query per month, all merchants)."""
-    parsed: dict[str, Plan] = {}
     out: dict[tuple[str, datetime], Plan] = {}
     for month in months:
         versions = repository.plans_in_effect(session, at=month.start, merchant_id=merchant_id)
         for mid, version in versions.items():
-            plan = parsed.get(version.spec_json) or parsed.setdefault(
-                version.spec_json, parse_plan(version.spec)
-            )
-            out[(mid, month.start)] = plan
+            out[(mid, month.start)] = plan_from_json(version.spec_json)
     return out
 
 
