@@ -37,14 +37,13 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
 
 from attribution.compute import compute_lift
 from attribution.consumer import run_consumer as run_attribution
 from attribution.experiments import create_experiment
 from attribution.results import LiftResult
 from billing.invoice import Period, run_invoices
-from billing.models import Invoice, InvoiceLine
+from billing.models import Invoice
 from billing.service import set_plan
 from gateway import demo_world
 from gateway.app import create_app
@@ -76,12 +75,9 @@ class MerchantRun:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     verdicts: Counter[str] = field(default_factory=Counter)
-    exposures: int = 0
-    conversions: int = 0
     lift: dict[str, Any] | None = None
     invoice_id: str | None = None
     invoice_total: Decimal | None = None
-    invoice_lines_sum: Decimal | None = None
 
 
 @dataclass
@@ -276,7 +272,6 @@ def _send_storefront_traffic(
                 if r.status_code != 200:
                     raise RuntimeError(f"{path} refused the demo's traffic: {r.text[:500]}")
                 progress.advance(task, len(batch))
-        run.exposures, run.conversions = len(traffic.exposures), len(traffic.conversions)
 
 
 def _drain(runtime: Runtime, progress: Progress) -> None:
@@ -324,11 +319,6 @@ def _compute_and_bill(runtime: Runtime, runs: Sequence[MerchantRun], period: Per
             assert invoice is not None
             run = next(r for r in runs if r.merchant_id == invoice.merchant_id)
             run.invoice_id, run.invoice_total = invoice.id, invoice.total
-            run.invoice_lines_sum = session.scalar(
-                select(func.coalesce(func.sum(InvoiceLine.amount), 0)).where(
-                    InvoiceLine.invoice_id == invoice.id
-                )
-            )
 
 
 def _lift_summary(result: LiftResult) -> dict[str, Any]:
