@@ -17,28 +17,17 @@ when the cap is reached can overshoot it by at most their own cost.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from billing.invoice import Period
 from billing.plans import Component
 from billing.service import plan_in_effect, usage_spend
 from gateway.models import SpendMonth
 from liftmeter.errors import RateLimited
-
-
-def month_of(moment: datetime) -> datetime:
-    """The first instant (UTC) of `moment`'s calendar month."""
-    utc = moment.astimezone(UTC)
-    return utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def next_month(month_start: datetime) -> datetime:
-    if month_start.month == 12:
-        return month_start.replace(year=month_start.year + 1, month=1)
-    return month_start.replace(month=month_start.month + 1)
 
 
 def _usage(session: Session, merchant_id: str, month_start: datetime) -> dict[Component, int]:
@@ -72,8 +61,8 @@ def check_spend_cap(
     plan = plan_in_effect(session, merchant_id, now)
     if plan is None or plan.monthly_spend_cap is None:
         return
-    month_start = month_of(now)
-    worst = _usage(session, merchant_id, month_start)
+    month = Period.of(now)
+    worst = _usage(session, merchant_id, month.start)
     if cache_hit:
         worst[Component.CACHE_HITS] += 1
     else:
@@ -83,7 +72,7 @@ def check_spend_cap(
     spend = usage_spend(plan, worst)
     if spend <= plan.monthly_spend_cap:
         return
-    retry_after = math.ceil((next_month(month_start) - now).total_seconds())
+    retry_after = math.ceil((month.end - now).total_seconds())
     raise RateLimited(
         f"the monthly spend cap of {plan.monthly_spend_cap} {plan.currency} is reached "
         f"(this call could bring the month to {spend})",
@@ -112,7 +101,8 @@ def record_spend(
         "prompt_tokens": tokens[0],
         "completion_tokens": tokens[1],
     }
-    stmt = module.insert(table).values(merchant_id=merchant_id, month_start=month_of(at), **values)
+    month_start = Period.of(at).start
+    stmt = module.insert(table).values(merchant_id=merchant_id, month_start=month_start, **values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.merchant_id, table.c.month_start],
         set_={name: table.c[name] + value for name, value in values.items()},

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from billing.invoice import Period
 from billing.plans import Component, parse_plan
 from billing.service import set_plan, usage_spend
 from gateway.models import SpendMonth
-from gateway.spend import month_of, next_month
 
 from gateway_harness import Harness
 
@@ -43,7 +43,7 @@ def _set_plan(gw: Harness, merchant_id: str, cap: str) -> None:
         set_plan(
             session,
             merchant_id=merchant_id,
-            effective_from=month_of(now).date().isoformat(),
+            effective_from=Period.of(now).start.date().isoformat(),
             spec=_plan(cap),
             actor="test",
             now=now,
@@ -70,7 +70,7 @@ def test_calls_are_refused_once_the_month_could_exceed_the_cap(gw: Harness) -> N
     assert error["code"] == "spend_cap_reached"
     assert error["param"] == "plan.monthly_spend_cap"
     now = datetime.now(UTC)
-    remaining_s = (next_month(month_of(now)) - now).total_seconds()
+    remaining_s = (Period.of(now).end - now).total_seconds()
     assert 0 < int(refused.headers["retry-after"]) <= remaining_s + 1
 
     with gw.runtime.sessions() as session:
@@ -98,5 +98,5 @@ def test_merchants_without_a_cap_are_not_limited(gw: Harness) -> None:
 
 def test_month_boundaries_are_utc_calendar_months() -> None:
     moment = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
-    assert month_of(moment) == datetime(2026, 12, 1, tzinfo=UTC)
-    assert next_month(month_of(moment)) == datetime(2027, 1, 1, tzinfo=UTC)
+    assert Period.of(moment).start == datetime(2026, 12, 1, tzinfo=UTC)
+    assert Period.of(moment).end == datetime(2027, 1, 1, tzinfo=UTC)
