@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.models import ApiKey, RateWindow
+from liftmeter.db import insert_adding_counters
 from liftmeter.errors import RateLimited
 from liftmeter.settings import GatewaySettings
 
@@ -36,14 +36,12 @@ def window_of(now: datetime) -> datetime:
 
 
 def _upsert(session: Session, key_id: str, window: datetime, tokens: int) -> tuple[int, int]:
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = RateWindow.__table__
-    stmt = module.insert(table).values(
-        key_id=key_id, window_start=window, requests=1, tokens=tokens
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.key_id, table.c.window_start],
-        set_={"requests": table.c.requests + 1, "tokens": table.c.tokens + tokens},
+    stmt = insert_adding_counters(
+        session,
+        table,
+        key={"key_id": key_id, "window_start": window},
+        counters={"requests": 1, "tokens": tokens},
     ).returning(table.c.requests, table.c.tokens)
     requests, used = session.execute(stmt).one()
     return int(requests), int(used)

@@ -20,13 +20,13 @@ import math
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from billing.invoice import Period
 from billing.plans import Component
 from billing.service import plan_in_effect, usage_spend
 from gateway.models import SpendMonth
+from liftmeter.db import insert_adding_counters
 from liftmeter.errors import RateLimited
 
 
@@ -92,19 +92,13 @@ def record_spend(
     completion_tokens: int,
 ) -> None:
     """Add one billable call to the merchant's month (one atomic upsert, caller's transaction)."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    table = SpendMonth.__table__
     tokens = (0, 0) if cache_hit else (prompt_tokens, completion_tokens)
-    values = {
+    counters = {
         "calls": 0 if cache_hit else 1,
         "cache_hits": 1 if cache_hit else 0,
         "prompt_tokens": tokens[0],
         "completion_tokens": tokens[1],
     }
-    month_start = Period.of(at).start
-    stmt = module.insert(table).values(merchant_id=merchant_id, month_start=month_start, **values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.merchant_id, table.c.month_start],
-        set_={name: table.c[name] + value for name, value in values.items()},
-    )
+    key = {"merchant_id": merchant_id, "month_start": Period.of(at).start}
+    stmt = insert_adding_counters(session, SpendMonth.__table__, key=key, counters=counters)
     session.execute(stmt)

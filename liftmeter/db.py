@@ -9,7 +9,7 @@ SQLite runs in WAL mode with a busy timeout so a gateway and a consumer can shar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,23 @@ def insert_ignoring_conflicts(
     stmt: Insert = module.insert(table).values(list(rows)).on_conflict_do_nothing()
     cols = list(returning)
     return stmt.returning(*cols) if cols else stmt
+
+
+def insert_adding_counters(
+    session: Session, table: Any, *, key: Mapping[str, Any], counters: Mapping[str, int]
+) -> Insert:
+    """`INSERT key + counters … ON CONFLICT (key) DO UPDATE SET c = c + value` for each counter.
+
+    One atomic statement on PostgreSQL and SQLite: concurrent writers each add their values.
+    """
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table).values(**key, **counters)
+    upsert: Insert = stmt.on_conflict_do_update(
+        index_elements=[table.c[name] for name in key],
+        set_={name: table.c[name] + value for name, value in counters.items()},
+    )
+    return upsert
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:
