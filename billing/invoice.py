@@ -48,6 +48,13 @@ from billing.pricing import (
     total,
 )
 from billing.repository import UsageGroup
+from billing.review.models import ReviewStatus
+from billing.review_usage import (
+    ReviewGroup,
+    late_approved_reviews,
+    review_groups,
+    settled_review_groups,
+)
 from liftmeter.audit import record_audit
 from liftmeter.errors import NotFound, ValidationFailed
 from liftmeter.ids import new_id
@@ -57,6 +64,8 @@ from metering.models import MEASURES, UsageAdjustment
 from metering.repository import as_utc
 
 ZERO = Decimal(0)
+APPROVED_REVIEW = "approved_review"
+"""Lineage key of the approved review calls a line bills; finalize settles their item ids."""
 _HOUR = timedelta(hours=1)
 Progress = Callable[[int, int], None]
 
@@ -96,7 +105,12 @@ class ComposedLine:
 
 @dataclass(frozen=True, slots=True)
 class LateUsage:
-    """Pending adjustments of one closed period, with what that period already billed."""
+    """Late billable units of one closed period, with what that period already billed.
+
+    Two sources: pending `usage_adjustments` (late events, `what` "late usage") and review
+    items approved after the period's invoice was finalized (`what` "approved in review").
+    `source` is the lineage of the late units (adjustment or review item ids, hours, sums).
+    """
 
     period_start: datetime
     plan_version_id: str
@@ -105,10 +119,8 @@ class LateUsage:
     late: Mapping[Component, int]
     other_amount: Decimal
     adjusts_invoice: str | None
-    adjustment_ids: tuple[int, ...]
-    first_hour: datetime
-    last_hour: datetime
-    late_measures: Mapping[str, int]
+    what: str
+    source: Mapping[str, Any]
 
 
 @dataclass
@@ -139,32 +151,93 @@ def _ledger(groups: Sequence[UsageGroup], **filters: Any) -> dict[str, Any]:
     }
 
 
-def billable_quantities(groups: Sequence[UsageGroup]) -> dict[Component, int]:
-    """Quantities that are billed: `pass` calls, minus blocked and failed ones (see module)."""
+def _add(
+    q: dict[Component, int], *, cache_hit: bool, calls: int, prompt: int, completion: int
+) -> None:
+    if cache_hit:
+        q[Component.CACHE_HITS] += calls
+    else:
+        q[Component.CALLS] += calls
+        q[Component.PROMPT_TOKENS] += prompt
+        q[Component.COMPLETION_TOKENS] += completion
+
+
+def billable_quantities(
+    groups: Sequence[UsageGroup], reviews: Sequence[ReviewGroup] = ()
+) -> dict[Component, int]:
+    """Quantities that are billed: `pass` calls, minus blocked and failed ones (see module),
+    plus the `approved` review calls among `reviews`, counted exactly like `pass` calls."""
     q = dict.fromkeys(Component, 0)
     for g in groups:
         if g.risk_verdict != "pass":
             continue
         m = g.measures
         good = m["calls"] - m["blocked_calls"] - m["failed_calls"]
-        if g.cache_hit:
-            q[Component.CACHE_HITS] += good
-        else:
-            q[Component.CALLS] += good
-            q[Component.PROMPT_TOKENS] += m["prompt_tokens"]
-            q[Component.COMPLETION_TOKENS] += m["completion_tokens"]
+        _add(
+            q,
+            cache_hit=g.cache_hit,
+            calls=good,
+            prompt=m["prompt_tokens"],
+            completion=m["completion_tokens"],
+        )
+    for r in reviews:
+        if r.status == ReviewStatus.APPROVED:
+            _add(
+                q,
+                cache_hit=r.cache_hit,
+                calls=r.calls - r.unbilled_calls,
+                prompt=r.prompt_tokens,
+                completion=r.completion_tokens,
+            )
     return q
 
 
-def _withheld(groups: Sequence[UsageGroup], currency: str) -> list[ComposedLine]:
+def _review_lineage(reviews: Sequence[ReviewGroup], **filters: Any) -> dict[str, Any]:
+    """Lineage of review calls: raw rows joined with the queue, sums, decided item ids."""
+    decided = [r.decided_from for r in reviews if r.decided_from is not None]
+    decided_to = [r.decided_to for r in reviews if r.decided_to is not None]
+    return {
+        "table": "usage_calls JOIN review_items ON call_id",
+        "filter": {"risk_verdict": "review", **filters},
+        "hour_from": _iso(min(r.first_hour for r in reviews)),
+        "hour_to": _iso(max(r.last_hour for r in reviews) + _HOUR),
+        "decided_from": _iso(min(decided)) if decided else None,
+        "decided_to": _iso(max(decided_to)) if decided_to else None,
+        "calls": sum(r.calls for r in reviews),
+        "prompt_tokens": sum(r.prompt_tokens for r in reviews),
+        "completion_tokens": sum(r.completion_tokens for r in reviews),
+        "unbilled_calls": sum(r.unbilled_calls for r in reviews),
+        "review_item_ids": sorted(i for r in reviews for i in r.item_ids),
+    }
+
+
+_REVIEW_WITHHELD = (
+    (ReviewStatus.PENDING, "Pending review, not billed"),
+    (ReviewStatus.REJECTED, "Rejected in review, not billed"),
+)
+
+
+def _withheld(
+    groups: Sequence[UsageGroup], reviews: Sequence[ReviewGroup], currency: str
+) -> list[ComposedLine]:
     zero = quantize(ZERO, currency)
     out = []
-    for verdict, name in (("review", "Flagged for review"), ("block", "Blocked by risk screen")):
-        chosen = [g for g in groups if g.risk_verdict == verdict]
-        calls = sum(g.measures["calls"] for g in chosen)
+    for status, name in _REVIEW_WITHHELD:
+        chosen_reviews = [r for r in reviews if r.status == status]
+        calls = sum(r.calls for r in chosen_reviews)
         if calls:
-            line = PricedLine(LineKind.WITHHELD, f"{name}, not billed", Decimal(calls), ZERO, zero)
-            out.append(ComposedLine(line, {"ledger": _ledger(chosen, risk_verdict=verdict)}))
+            line = PricedLine(LineKind.WITHHELD, name, Decimal(calls), ZERO, zero)
+            lineage = _review_lineage(chosen_reviews, review_status=status.value)
+            if status == ReviewStatus.PENDING:
+                del lineage["review_item_ids"]  # undecided: the filter finds them
+            out.append(ComposedLine(line, {"review": lineage}))
+    blocked = [g for g in groups if g.risk_verdict == "block"]
+    calls = sum(g.measures["calls"] for g in blocked)
+    if calls:
+        line = PricedLine(
+            LineKind.WITHHELD, "Blocked by risk screen, not billed", Decimal(calls), ZERO, zero
+        )
+        out.append(ComposedLine(line, {"ledger": _ledger(blocked, risk_verdict="block")}))
     passed = [g for g in groups if g.risk_verdict == "pass"]
     for measure, name in (("blocked_calls", "Blocked"), ("failed_calls", "Failed")):
         calls = sum(g.measures[measure] for g in passed)
@@ -176,10 +249,21 @@ def _withheld(groups: Sequence[UsageGroup], currency: str) -> list[ComposedLine]
     return out
 
 
-def _usage_lineage(line: PricedLine, groups: Sequence[UsageGroup]) -> dict[str, Any]:
+def _usage_lineage(
+    line: PricedLine, groups: Sequence[UsageGroup], reviews: Sequence[ReviewGroup]
+) -> dict[str, Any]:
+    """The ledger rows of `pass` calls and, when any, the approved review calls billed."""
     cache_hit = line.component == Component.CACHE_HITS
     chosen = [g for g in groups if g.risk_verdict == "pass" and g.cache_hit == cache_hit]
-    return {"ledger": _ledger(chosen, risk_verdict="pass", cache_hit=cache_hit)}
+    lineage: dict[str, Any] = {"ledger": _ledger(chosen, risk_verdict="pass", cache_hit=cache_hit)}
+    approved = [
+        r for r in reviews if r.status == ReviewStatus.APPROVED and r.cache_hit == cache_hit
+    ]
+    if approved:
+        lineage[APPROVED_REVIEW] = _review_lineage(
+            approved, review_status="approved", cache_hit=cache_hit
+        )
+    return lineage
 
 
 def _revenue_share(plan: Plan, lift: LiftResult | None, version_id: str) -> list[ComposedLine]:
@@ -210,18 +294,22 @@ def _late_lines(late: LateUsage, currency: str) -> list[ComposedLine]:
         "adjusts_period": _iso(late.period_start),
         "adjusts_invoice": late.adjusts_invoice,
         "plan_version_id": late.plan_version_id,
-        "adjustment_ids": list(late.adjustment_ids),
-        "table": "usage_adjustments",
-        "hour_from": _iso(late.first_hour),
-        "hour_to": _iso(late.last_hour + _HOUR),
-        **late.late_measures,
+        **late.source,
     }
-    priced = price_late_usage(late.plan, late.base, late.late, other_amount=late.other_amount)
+    priced = price_late_usage(
+        late.plan, late.base, late.late, other_amount=late.other_amount, what=late.what
+    )
     if not priced:
         zero = quantize(ZERO, currency)
-        calls = Decimal(late.late_measures.get("calls", 0))
+        calls = Decimal(late.source.get("calls", 0))
         priced = [
-            PricedLine(LineKind.ADJUSTMENT, "Late usage, nothing billable", calls, None, zero)
+            PricedLine(
+                LineKind.ADJUSTMENT,
+                f"{late.what.capitalize()}, nothing billable",
+                calls,
+                None,
+                zero,
+            )
         ]
     period = late.period_start.strftime("%Y-%m")
     return [
@@ -247,19 +335,24 @@ def compose_invoice(
     plan: Plan,
     groups: Sequence[UsageGroup],
     lift: LiftResult | None,
+    reviews: Sequence[ReviewGroup] = (),
     late: Sequence[LateUsage] = (),
 ) -> list[ComposedLine]:
-    """All lines of one merchant's invoice, in a fixed order. No I/O."""
+    """All lines of one merchant's invoice, in a fixed order. No I/O.
+
+    `reviews` are the period's review-verdict calls by review status as of the run: the
+    approved ones join the usage lines, the others are withheld.
+    """
     base = {"plan_version_id": version.id}
     usage = [
-        ComposedLine(p, {**base, **_usage_lineage(p, groups), **p.detail})
-        for p in price_usage(plan, billable_quantities(groups))
+        ComposedLine(p, {**base, **_usage_lineage(p, groups, reviews), **p.detail})
+        for p in price_usage(plan, billable_quantities(groups, reviews))
     ]
     lines = usage + _revenue_share(plan, lift, version.id)
     true_up = minimum_true_up(plan, total(c.priced for c in lines))
     if true_up is not None:
         lines.append(ComposedLine(true_up, {**base, **true_up.detail}))
-    lines += _withheld(groups, plan.currency)
+    lines += _withheld(groups, reviews, plan.currency)
     for item in late:
         lines += _late_lines(item, plan.currency)
     return lines
@@ -283,54 +376,125 @@ def _quantities_of(adjustments: Sequence[UsageAdjustment]) -> list[UsageGroup]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Closed:
+    """What a closed period of one merchant already billed, for pricing late units."""
+
+    plan_version_id: str
+    plan: Plan
+    base: dict[Component, int]
+    other_amount: Decimal
+    adjusts_invoice: str | None
+
+    def late(
+        self,
+        start: datetime,
+        base: Mapping[Component, int],
+        late: Mapping[Component, int],
+        what: str,
+        source: Mapping[str, Any],
+    ) -> LateUsage:
+        """`late` units of this period (priced on top of `base`) with their lineage."""
+        return LateUsage(
+            period_start=start,
+            plan_version_id=self.plan_version_id,
+            plan=self.plan,
+            base=base,
+            late=late,
+            other_amount=self.other_amount,
+            adjusts_invoice=self.adjusts_invoice,
+            what=what,
+            source=source,
+        )
+
+
+def _closed_period(
+    session: Session, merchant_id: str, start: datetime, invoice_id: str
+) -> _Closed | None:
+    """The closed period's plan and billed quantities (ledger, settled adjustments and
+    settled review approvals, except those `invoice_id` settles); None without a plan."""
+    original = repository.finalized_invoice(session, merchant_id, start)
+    end = as_utc(original.period_end) if original else Period.of(start).end
+    version = repository.plans_in_effect(session, at=start, merchant_id=merchant_id).get(
+        merchant_id
+    )
+    if version is None:
+        return None  # no plan priced that period: nothing to bill late units at
+    base_groups = repository.usage_groups(
+        session, start=start, end=end, merchant_id=merchant_id
+    ).get(merchant_id, [])
+    base_groups += repository.settled_adjustment_groups(
+        session, merchant_id=merchant_id, period_start=start, exclude_invoice=invoice_id
+    )
+    settled = settled_review_groups(
+        session, merchant_id=merchant_id, period_start=start, exclude_invoice=invoice_id
+    )
+    other = ZERO
+    if original is not None:
+        other = sum(
+            (
+                Decimal(line.amount)
+                for line in repository.lines_of(session, [original.id])[original.id]
+                if line.kind == LineKind.REVENUE_SHARE
+            ),
+            ZERO,
+        )
+    return _Closed(
+        plan_version_id=version.id,
+        plan=plan_from_json(version.spec_json),
+        base=billable_quantities(base_groups, settled),
+        other_amount=other,
+        adjusts_invoice=original.number if original else None,
+    )
+
+
+def _adjustments_source(rows: Sequence[UsageAdjustment]) -> dict[str, Any]:
+    return {
+        "adjustment_ids": [r.id for r in rows],
+        "table": "usage_adjustments",
+        "hour_from": _iso(min(as_utc(r.hour_start) for r in rows)),
+        "hour_to": _iso(max(as_utc(r.hour_start) for r in rows) + _HOUR),
+        **{m: sum(getattr(r, m) for r in rows) for m in MEASURES},
+    }
+
+
 def _late_usage(
-    session: Session, merchant_id: str, pending: Sequence[UsageAdjustment], invoice_id: str
+    session: Session,
+    merchant_id: str,
+    *,
+    pending: Sequence[UsageAdjustment],
+    approved: Sequence[ReviewGroup],
+    invoice_id: str,
 ) -> list[LateUsage]:
-    """Late usage per closed period (queries per late period, never per merchant)."""
+    """Late units per closed period (queries per late period, never per merchant).
+
+    Per period, late events are priced first on top of what the period billed, then the
+    review calls approved after its invoice was finalized on top of both, so each delta
+    continues the tiers and free units where the previous one left off.
+    """
     by_period: dict[datetime, list[UsageAdjustment]] = {}
     for adj in pending:
         by_period.setdefault(as_utc(adj.period_start), []).append(adj)
+    reviews_by_period: dict[datetime, list[ReviewGroup]] = {}
+    for group in approved:
+        assert group.period_start is not None
+        reviews_by_period.setdefault(group.period_start, []).append(group)
     out = []
-    for start, rows in sorted(by_period.items()):
-        original = repository.finalized_invoice(session, merchant_id, start)
-        end = as_utc(original.period_end) if original else Period.of(start).end
-        version = repository.plans_in_effect(session, at=start, merchant_id=merchant_id).get(
-            merchant_id
-        )
-        if version is None:
-            continue  # no plan priced that period: nothing to bill the late usage at
-        base_groups = repository.usage_groups(
-            session, start=start, end=end, merchant_id=merchant_id
-        ).get(merchant_id, [])
-        base_groups += repository.settled_adjustment_groups(
-            session, merchant_id=merchant_id, period_start=start, exclude_invoice=invoice_id
-        )
-        other = ZERO
-        if original is not None:
-            other = sum(
-                (
-                    Decimal(line.amount)
-                    for line in repository.lines_of(session, [original.id])[original.id]
-                    if line.kind == LineKind.REVENUE_SHARE
-                ),
-                ZERO,
-            )
-        late_groups = _quantities_of(rows)
-        out.append(
-            LateUsage(
-                period_start=start,
-                plan_version_id=version.id,
-                plan=plan_from_json(version.spec_json),
-                base=billable_quantities(base_groups),
-                late=billable_quantities(late_groups),
-                other_amount=other,
-                adjusts_invoice=original.number if original else None,
-                adjustment_ids=tuple(r.id for r in rows),
-                first_hour=min(as_utc(r.hour_start) for r in rows),
-                last_hour=max(as_utc(r.hour_start) for r in rows),
-                late_measures={m: sum(getattr(r, m) for r in rows) for m in MEASURES},
-            )
-        )
+    for start in sorted(by_period.keys() | reviews_by_period.keys()):
+        closed = _closed_period(session, merchant_id, start, invoice_id)
+        if closed is None:
+            continue
+        base = closed.base
+        rows = by_period.get(start, [])
+        if rows:
+            late = billable_quantities(_quantities_of(rows))
+            out.append(closed.late(start, base, late, "late usage", _adjustments_source(rows)))
+            base = {c: base[c] + late[c] for c in Component}
+        reviews = reviews_by_period.get(start, [])
+        if reviews:
+            source = {APPROVED_REVIEW: _review_lineage(reviews, review_status="approved")}
+            late = billable_quantities((), reviews)
+            out.append(closed.late(start, base, late, "approved in review", source))
     return out
 
 
@@ -383,7 +547,13 @@ def run_invoices(
     lifts = repository.lift_results(
         session, start=period.start, end=period.end, merchant_id=merchant_id
     )
+    reviews = review_groups(
+        session, start=period.start, end=period.end, as_of=now, merchant_id=merchant_id
+    )
     pending = repository.pending_adjustments(session, before=period.start, merchant_id=merchant_id)
+    approved = late_approved_reviews(
+        session, before=period.start, as_of=now, merchant_id=merchant_id
+    )
     repository.replace_draft_lines(session, start=period.start, merchant_id=merchant_id)
     summary = RunSummary(period=period.label)
     new: list[dict[str, Any]] = []
@@ -399,12 +569,21 @@ def run_invoices(
         else:
             invoice_id = invoice.id if invoice is not None else new_id("inv")
             plan = plan_from_json(version.spec_json)  # merchants often share a spec
-            late = _late_usage(session, mid, pending[mid], invoice_id) if mid in pending else []
+            late = []
+            if mid in pending or mid in approved:
+                late = _late_usage(
+                    session,
+                    mid,
+                    pending=pending.get(mid, []),
+                    approved=approved.get(mid, []),
+                    invoice_id=invoice_id,
+                )
             lines = compose_invoice(
                 version=version,
                 plan=plan,
                 groups=usage.get(mid, []),
                 lift=lifts.get(mid),
+                reviews=reviews.get(mid, []),
                 late=late,
             )
             row = {
