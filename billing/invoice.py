@@ -1,33 +1,48 @@
 """The invoice run: draft invoices for every merchant of a period, set-based.
 
 `run_invoices` reads its inputs with one statement each over all merchants (the hourly
-ledger summed per merchant × risk verdict × cache hit, the plans in effect, the stored lift
-results, existing invoices, pending adjustments), rates each merchant with the pure
-functions of `billing.pricing`, and writes all drafts and lines with one statement per
-table. It is deterministic and idempotent: a draft keeps its id, its lines are replaced in
-the same transaction and get ids `<invoice id>-<position>`, so running twice over the same
-data yields the same draft. Finalized, paid and void invoices are never touched.
+ledger summed per merchant × risk verdict × cache hit, the period's review-verdict calls
+by review status, the plans in effect, the stored lift results, existing invoices, pending
+adjustments, review items approved after their period was finalized), rates each merchant
+with the pure functions of `billing.pricing`, and writes all drafts and lines with one
+statement per table. It is deterministic and idempotent: a draft keeps its id, its lines
+are replaced in the same transaction and get ids `<invoice id>-<position>`, so running
+twice over the same data (and the same review decisions) yields the same draft. Finalized,
+paid and void invoices are never touched.
 
-What is billed (from `usage_hourly`, calls with risk verdict `pass`):
+What is billed:
 
-- model-served calls (`cache_hit` false): their prompt and completion tokens and the calls;
-- cache hits: the calls, at the cache-hit price (their tokens are not charged again);
-- calls the risk screen flagged (`review`) or blocked (`block`), and failed calls, are never
-  billed: they appear as `withheld` lines with price 0, their counts and tokens in the
-  lineage. The ledger does not split tokens by status inside a verdict, so a `pass` call
-  with status blocked or failed is removed from the call counts only (the gateway records
-  every blocked call with verdict `block`, and emits no failed calls).
+- calls with risk verdict `pass` (from `usage_hourly`): model-served calls (`cache_hit`
+  false) are charged their prompt and completion tokens and the calls; cache hits the
+  calls, at the cache-hit price (their tokens are not charged again);
+- calls with verdict `review` whose review item is `approved` (decided at or before the
+  run's `now`), exactly like `pass` calls of the same cache-hit kind, in the same usage
+  lines and tiers; their tokens come from metering's raw rows (`billing.review_usage`);
+- never billed, shown as `withheld` lines with price 0 (counts and tokens in the lineage):
+  review calls still pending ("Pending review") or rejected ("Rejected in review"),
+  blocked calls (`block`), and failed calls. The ledger does not split tokens by status
+  inside a verdict, so a `pass` call with status blocked or failed is removed from the
+  call counts only (the gateway records every blocked call with verdict `block`, and
+  emits no failed calls).
+
+Late units of a period whose invoice is already finalized are billed on a later invoice
+as `adjustment` lines priced as a delta with that period's plan: late events
+(`usage_adjustments`), then review items approved after the finalization. Finalizing an
+invoice settles both (`settle_adjustments`, `review_settlements`), so each is billed once;
+an approved review item is settled by the invoice that bills it, in its own period or later.
 
 Every line stores its lineage: the plan version, the ledger hour range, row count and sums
-it came from (with the dimension filter), the lift result id, the adjustment ids.
+it came from (with the dimension filter), the lift result id, the adjustment ids, and under
+`approved_review` the approved review calls it bills (count, token sums, decision time
+range, review item ids).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,92 +50,33 @@ from sqlalchemy.orm import Session
 
 from attribution.results import LiftResult
 from billing import repository
+from billing.billable import APPROVED_REVIEW as APPROVED_REVIEW
+from billing.billable import ComposedLine, iso, ledger_lineage, review_lineage
+from billing.billable import billable_quantities as billable_quantities
 from billing.errors import PeriodInFuture, PlanNotFound
+from billing.late_usage import LateUsage, late_lines, late_usage
 from billing.models import Invoice, InvoiceStatus, PlanVersion
+from billing.period import Period as Period
 from billing.plans import Component, Plan, plan_from_json
 from billing.pricing import (
     LineKind,
     PricedLine,
     minimum_true_up,
-    price_late_usage,
     price_usage,
     revenue_share_line,
     total,
 )
 from billing.repository import UsageGroup
 from billing.review.models import ReviewStatus
-from billing.review_usage import (
-    ReviewGroup,
-    late_approved_reviews,
-    review_groups,
-    settled_review_groups,
-)
+from billing.review_usage import ReviewGroup, late_approved_reviews, review_groups
 from liftmeter.audit import record_audit
-from liftmeter.errors import NotFound, ValidationFailed
+from liftmeter.errors import NotFound
 from liftmeter.ids import new_id
 from liftmeter.models import utcnow
 from liftmeter.money import quantize
-from metering.models import MEASURES, UsageAdjustment
-from metering.repository import as_utc
 
 ZERO = Decimal(0)
-APPROVED_REVIEW = "approved_review"
-"""Lineage key of the approved review calls a line bills; finalize settles their item ids."""
-_HOUR = timedelta(hours=1)
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """A calendar month in UTC: [start, end)."""
-
-    start: datetime
-    end: datetime
-
-    @classmethod
-    def parse(cls, text: str) -> Period:
-        try:
-            year, month = (int(p) for p in text.split("-"))
-            start = datetime(year, month, 1, tzinfo=UTC)
-        except ValueError:
-            raise ValidationFailed(f"must be YYYY-MM, got {text!r}", param="period") from None
-        return cls.of(start)
-
-    @classmethod
-    def of(cls, moment: datetime) -> Period:
-        start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        end = (start + timedelta(days=32)).replace(day=1)
-        return cls(start, end)
-
-    @property
-    def label(self) -> str:
-        return f"{self.start.year:04d}-{self.start.month:02d}"
-
-
-@dataclass(frozen=True, slots=True)
-class ComposedLine:
-    priced: PricedLine
-    lineage: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class LateUsage:
-    """Late billable units of one closed period, with what that period already billed.
-
-    Two sources: pending `usage_adjustments` (late events, `what` "late usage") and review
-    items approved after the period's invoice was finalized (`what` "approved in review").
-    `source` is the lineage of the late units (adjustment or review item ids, hours, sums).
-    """
-
-    period_start: datetime
-    plan_version_id: str
-    plan: Plan
-    base: Mapping[Component, int]
-    late: Mapping[Component, int]
-    other_amount: Decimal
-    adjusts_invoice: str | None
-    what: str
-    source: Mapping[str, Any]
 
 
 @dataclass
@@ -132,83 +88,6 @@ class RunSummary:
     skipped_no_plan: int = 0
     lines: int = 0
     invoice_ids: list[str] = field(default_factory=list)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-def _ledger(groups: Sequence[UsageGroup], **filters: Any) -> dict[str, Any]:
-    """Lineage of a set of ledger groups: hour range, rows, sums and the filter used."""
-    sums = {m: sum(g.measures[m] for g in groups) for m in MEASURES}
-    return {
-        "table": "usage_hourly",
-        "filter": filters,
-        "hour_from": _iso(min(g.first_hour for g in groups)) if groups else None,
-        "hour_to": _iso(max(g.last_hour for g in groups) + _HOUR) if groups else None,
-        "hour_rows": sum(g.hour_rows for g in groups),
-        **sums,
-    }
-
-
-def _add(
-    q: dict[Component, int], *, cache_hit: bool, calls: int, prompt: int, completion: int
-) -> None:
-    if cache_hit:
-        q[Component.CACHE_HITS] += calls
-    else:
-        q[Component.CALLS] += calls
-        q[Component.PROMPT_TOKENS] += prompt
-        q[Component.COMPLETION_TOKENS] += completion
-
-
-def billable_quantities(
-    groups: Sequence[UsageGroup], reviews: Sequence[ReviewGroup] = ()
-) -> dict[Component, int]:
-    """Quantities that are billed: `pass` calls, minus blocked and failed ones (see module),
-    plus the `approved` review calls among `reviews`, counted exactly like `pass` calls."""
-    q = dict.fromkeys(Component, 0)
-    for g in groups:
-        if g.risk_verdict != "pass":
-            continue
-        m = g.measures
-        good = m["calls"] - m["blocked_calls"] - m["failed_calls"]
-        _add(
-            q,
-            cache_hit=g.cache_hit,
-            calls=good,
-            prompt=m["prompt_tokens"],
-            completion=m["completion_tokens"],
-        )
-    for r in reviews:
-        if r.status == ReviewStatus.APPROVED:
-            _add(
-                q,
-                cache_hit=r.cache_hit,
-                calls=r.calls - r.unbilled_calls,
-                prompt=r.prompt_tokens,
-                completion=r.completion_tokens,
-            )
-    return q
-
-
-def _review_lineage(reviews: Sequence[ReviewGroup], **filters: Any) -> dict[str, Any]:
-    """Lineage of review calls: raw rows joined with the queue, sums, decided item ids."""
-    decided = [r.decided_from for r in reviews if r.decided_from is not None]
-    decided_to = [r.decided_to for r in reviews if r.decided_to is not None]
-    return {
-        "table": "usage_calls JOIN review_items ON call_id",
-        "filter": {"risk_verdict": "review", **filters},
-        "hour_from": _iso(min(r.first_hour for r in reviews)),
-        "hour_to": _iso(max(r.last_hour for r in reviews) + _HOUR),
-        "decided_from": _iso(min(decided)) if decided else None,
-        "decided_to": _iso(max(decided_to)) if decided_to else None,
-        "calls": sum(r.calls for r in reviews),
-        "prompt_tokens": sum(r.prompt_tokens for r in reviews),
-        "completion_tokens": sum(r.completion_tokens for r in reviews),
-        "unbilled_calls": sum(r.unbilled_calls for r in reviews),
-        "review_item_ids": sorted(i for r in reviews for i in r.item_ids),
-    }
 
 
 _REVIEW_WITHHELD = (
@@ -227,7 +106,7 @@ def _withheld(
         calls = sum(r.calls for r in chosen_reviews)
         if calls:
             line = PricedLine(LineKind.WITHHELD, name, Decimal(calls), ZERO, zero)
-            lineage = _review_lineage(chosen_reviews, review_status=status.value)
+            lineage = review_lineage(chosen_reviews, review_status=status.value)
             if status == ReviewStatus.PENDING:
                 del lineage["review_item_ids"]  # undecided: the filter finds them
             out.append(ComposedLine(line, {"review": lineage}))
@@ -237,7 +116,7 @@ def _withheld(
         line = PricedLine(
             LineKind.WITHHELD, "Blocked by risk screen, not billed", Decimal(calls), ZERO, zero
         )
-        out.append(ComposedLine(line, {"ledger": _ledger(blocked, risk_verdict="block")}))
+        out.append(ComposedLine(line, {"ledger": ledger_lineage(blocked, risk_verdict="block")}))
     passed = [g for g in groups if g.risk_verdict == "pass"]
     for measure, name in (("blocked_calls", "Blocked"), ("failed_calls", "Failed")):
         calls = sum(g.measures[measure] for g in passed)
@@ -245,7 +124,7 @@ def _withheld(
             line = PricedLine(
                 LineKind.WITHHELD, f"{name} calls, not billed", Decimal(calls), ZERO, zero
             )
-            out.append(ComposedLine(line, {"ledger": _ledger(passed, risk_verdict="pass")}))
+            out.append(ComposedLine(line, {"ledger": ledger_lineage(passed, risk_verdict="pass")}))
     return out
 
 
@@ -255,12 +134,14 @@ def _usage_lineage(
     """The ledger rows of `pass` calls and, when any, the approved review calls billed."""
     cache_hit = line.component == Component.CACHE_HITS
     chosen = [g for g in groups if g.risk_verdict == "pass" and g.cache_hit == cache_hit]
-    lineage: dict[str, Any] = {"ledger": _ledger(chosen, risk_verdict="pass", cache_hit=cache_hit)}
+    lineage: dict[str, Any] = {
+        "ledger": ledger_lineage(chosen, risk_verdict="pass", cache_hit=cache_hit)
+    }
     approved = [
         r for r in reviews if r.status == ReviewStatus.APPROVED and r.cache_hit == cache_hit
     ]
     if approved:
-        lineage[APPROVED_REVIEW] = _review_lineage(
+        lineage[APPROVED_REVIEW] = review_lineage(
             approved, review_status="approved", cache_hit=cache_hit
         )
     return lineage
@@ -274,7 +155,7 @@ def _revenue_share(plan: Plan, lift: LiftResult | None, version_id: str) -> list
         "lift_result_id": lift.id,
         "lift_reason": lift.reason,
         "conservative_amount": str(lift.conservative_amount),
-        "lift_period": [_iso(lift.period_start), _iso(lift.period_end)],
+        "lift_period": [iso(lift.period_start), iso(lift.period_end)],
     }
     if lift.currency != plan.currency:
         zero = quantize(ZERO, plan.currency)
@@ -287,46 +168,6 @@ def _revenue_share(plan: Plan, lift: LiftResult | None, version_id: str) -> list
         )
         return [ComposedLine(line, lineage)]
     return [ComposedLine(revenue_share_line(plan, Decimal(lift.conservative_amount)), lineage)]
-
-
-def _late_lines(late: LateUsage, currency: str) -> list[ComposedLine]:
-    lineage = {
-        "adjusts_period": _iso(late.period_start),
-        "adjusts_invoice": late.adjusts_invoice,
-        "plan_version_id": late.plan_version_id,
-        **late.source,
-    }
-    priced = price_late_usage(
-        late.plan, late.base, late.late, other_amount=late.other_amount, what=late.what
-    )
-    if not priced:
-        zero = quantize(ZERO, currency)
-        calls = Decimal(late.source.get("calls", 0))
-        priced = [
-            PricedLine(
-                LineKind.ADJUSTMENT,
-                f"{late.what.capitalize()}, nothing billable",
-                calls,
-                None,
-                zero,
-            )
-        ]
-    period = late.period_start.strftime("%Y-%m")
-    return [
-        ComposedLine(
-            PricedLine(
-                p.kind,
-                f"{p.description} ({period})",
-                p.quantity,
-                p.unit_price,
-                p.amount,
-                p.component,
-                p.detail,
-            ),
-            lineage,
-        )
-        for p in priced
-    ]
 
 
 def compose_invoice(
@@ -354,148 +195,8 @@ def compose_invoice(
         lines.append(ComposedLine(true_up, {**base, **true_up.detail}))
     lines += _withheld(groups, reviews, plan.currency)
     for item in late:
-        lines += _late_lines(item, plan.currency)
+        lines += late_lines(item, plan.currency)
     return lines
-
-
-def _quantities_of(adjustments: Sequence[UsageAdjustment]) -> list[UsageGroup]:
-    groups: dict[tuple[str, bool], list[UsageAdjustment]] = {}
-    for adj in adjustments:
-        groups.setdefault((adj.risk_verdict, adj.cache_hit), []).append(adj)
-    return [
-        UsageGroup(
-            merchant_id=rows[0].merchant_id,
-            risk_verdict=verdict,
-            cache_hit=hit,
-            first_hour=min(r.hour_start for r in rows),
-            last_hour=max(r.hour_start for r in rows),
-            hour_rows=len(rows),
-            measures={m: sum(getattr(r, m) for r in rows) for m in MEASURES},
-        )
-        for (verdict, hit), rows in sorted(groups.items())
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class _Closed:
-    """What a closed period of one merchant already billed, for pricing late units."""
-
-    plan_version_id: str
-    plan: Plan
-    base: dict[Component, int]
-    other_amount: Decimal
-    adjusts_invoice: str | None
-
-    def late(
-        self,
-        start: datetime,
-        base: Mapping[Component, int],
-        late: Mapping[Component, int],
-        what: str,
-        source: Mapping[str, Any],
-    ) -> LateUsage:
-        """`late` units of this period (priced on top of `base`) with their lineage."""
-        return LateUsage(
-            period_start=start,
-            plan_version_id=self.plan_version_id,
-            plan=self.plan,
-            base=base,
-            late=late,
-            other_amount=self.other_amount,
-            adjusts_invoice=self.adjusts_invoice,
-            what=what,
-            source=source,
-        )
-
-
-def _closed_period(
-    session: Session, merchant_id: str, start: datetime, invoice_id: str
-) -> _Closed | None:
-    """The closed period's plan and billed quantities (ledger, settled adjustments and
-    settled review approvals, except those `invoice_id` settles); None without a plan."""
-    original = repository.finalized_invoice(session, merchant_id, start)
-    end = as_utc(original.period_end) if original else Period.of(start).end
-    version = repository.plans_in_effect(session, at=start, merchant_id=merchant_id).get(
-        merchant_id
-    )
-    if version is None:
-        return None  # no plan priced that period: nothing to bill late units at
-    base_groups = repository.usage_groups(
-        session, start=start, end=end, merchant_id=merchant_id
-    ).get(merchant_id, [])
-    base_groups += repository.settled_adjustment_groups(
-        session, merchant_id=merchant_id, period_start=start, exclude_invoice=invoice_id
-    )
-    settled = settled_review_groups(
-        session, merchant_id=merchant_id, period_start=start, exclude_invoice=invoice_id
-    )
-    other = ZERO
-    if original is not None:
-        other = sum(
-            (
-                Decimal(line.amount)
-                for line in repository.lines_of(session, [original.id])[original.id]
-                if line.kind == LineKind.REVENUE_SHARE
-            ),
-            ZERO,
-        )
-    return _Closed(
-        plan_version_id=version.id,
-        plan=plan_from_json(version.spec_json),
-        base=billable_quantities(base_groups, settled),
-        other_amount=other,
-        adjusts_invoice=original.number if original else None,
-    )
-
-
-def _adjustments_source(rows: Sequence[UsageAdjustment]) -> dict[str, Any]:
-    return {
-        "adjustment_ids": [r.id for r in rows],
-        "table": "usage_adjustments",
-        "hour_from": _iso(min(as_utc(r.hour_start) for r in rows)),
-        "hour_to": _iso(max(as_utc(r.hour_start) for r in rows) + _HOUR),
-        **{m: sum(getattr(r, m) for r in rows) for m in MEASURES},
-    }
-
-
-def _late_usage(
-    session: Session,
-    merchant_id: str,
-    *,
-    pending: Sequence[UsageAdjustment],
-    approved: Sequence[ReviewGroup],
-    invoice_id: str,
-) -> list[LateUsage]:
-    """Late units per closed period (queries per late period, never per merchant).
-
-    Per period, late events are priced first on top of what the period billed, then the
-    review calls approved after its invoice was finalized on top of both, so each delta
-    continues the tiers and free units where the previous one left off.
-    """
-    by_period: dict[datetime, list[UsageAdjustment]] = {}
-    for adj in pending:
-        by_period.setdefault(as_utc(adj.period_start), []).append(adj)
-    reviews_by_period: dict[datetime, list[ReviewGroup]] = {}
-    for group in approved:
-        assert group.period_start is not None
-        reviews_by_period.setdefault(group.period_start, []).append(group)
-    out = []
-    for start in sorted(by_period.keys() | reviews_by_period.keys()):
-        closed = _closed_period(session, merchant_id, start, invoice_id)
-        if closed is None:
-            continue
-        base = closed.base
-        rows = by_period.get(start, [])
-        if rows:
-            late = billable_quantities(_quantities_of(rows))
-            out.append(closed.late(start, base, late, "late usage", _adjustments_source(rows)))
-            base = {c: base[c] + late[c] for c in Component}
-        reviews = reviews_by_period.get(start, [])
-        if reviews:
-            source = {APPROVED_REVIEW: _review_lineage(reviews, review_status="approved")}
-            late = billable_quantities((), reviews)
-            out.append(closed.late(start, base, late, "approved in review", source))
-    return out
 
 
 def _line_rows(invoice_id: str, lines: Sequence[ComposedLine]) -> list[dict[str, Any]]:
@@ -571,7 +272,7 @@ def run_invoices(
             plan = plan_from_json(version.spec_json)  # merchants often share a spec
             late = []
             if mid in pending or mid in approved:
-                late = _late_usage(
+                late = late_usage(
                     session,
                     mid,
                     pending=pending.get(mid, []),

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing import repository
+from billing.billable import APPROVED_REVIEW
 from billing.errors import (
     CreditExceedsInvoice,
     InvoiceEmpty,
@@ -41,7 +42,7 @@ from billing.errors import (
     PeriodInFuture,
     PlanOverlap,
 )
-from billing.invoice import APPROVED_REVIEW, Period, invoice_lines, run_invoices
+from billing.invoice import Period, invoice_lines, run_invoices
 from billing.models import (
     CreditNote,
     CreditNoteLine,
