@@ -1,33 +1,48 @@
 """The invoice run: draft invoices for every merchant of a period, set-based.
 
 `run_invoices` reads its inputs with one statement each over all merchants (the hourly
-ledger summed per merchant × risk verdict × cache hit, the plans in effect, the stored lift
-results, existing invoices, pending adjustments), rates each merchant with the pure
-functions of `billing.pricing`, and writes all drafts and lines with one statement per
-table. It is deterministic and idempotent: a draft keeps its id, its lines are replaced in
-the same transaction and get ids `<invoice id>-<position>`, so running twice over the same
-data yields the same draft. Finalized, paid and void invoices are never touched.
+ledger summed per merchant × risk verdict × cache hit, the period's review-verdict calls
+by review status, the plans in effect, the stored lift results, existing invoices, pending
+adjustments, review items approved after their period was finalized), rates each merchant
+with the pure functions of `billing.pricing`, and writes all drafts and lines with one
+statement per table. It is deterministic and idempotent: a draft keeps its id, its lines
+are replaced in the same transaction and get ids `<invoice id>-<position>`, so running
+twice over the same data (and the same review decisions) yields the same draft. Finalized,
+paid and void invoices are never touched.
 
-What is billed (from `usage_hourly`, calls with risk verdict `pass`):
+What is billed:
 
-- model-served calls (`cache_hit` false): their prompt and completion tokens and the calls;
-- cache hits: the calls, at the cache-hit price (their tokens are not charged again);
-- calls the risk screen flagged (`review`) or blocked (`block`), and failed calls, are never
-  billed: they appear as `withheld` lines with price 0, their counts and tokens in the
-  lineage. The ledger does not split tokens by status inside a verdict, so a `pass` call
-  with status blocked or failed is removed from the call counts only (the gateway records
-  every blocked call with verdict `block`, and emits no failed calls).
+- calls with risk verdict `pass` (from `usage_hourly`): model-served calls (`cache_hit`
+  false) are charged their prompt and completion tokens and the calls; cache hits the
+  calls, at the cache-hit price (their tokens are not charged again);
+- calls with verdict `review` whose review item is `approved` (decided at or before the
+  run's `now`), exactly like `pass` calls of the same cache-hit kind, in the same usage
+  lines and tiers; their tokens come from metering's raw rows (`billing.review_usage`);
+- never billed, shown as `withheld` lines with price 0 (counts and tokens in the lineage):
+  review calls still pending ("Pending review") or rejected ("Rejected in review"),
+  blocked calls (`block`), and failed calls. The ledger does not split tokens by status
+  inside a verdict, so a `pass` call with status blocked or failed is removed from the
+  call counts only (the gateway records every blocked call with verdict `block`, and
+  emits no failed calls).
+
+Late units of a period whose invoice is already finalized are billed on a later invoice
+as `adjustment` lines priced as a delta with that period's plan: late events
+(`usage_adjustments`), then review items approved after the finalization. Finalizing an
+invoice settles both (`settle_adjustments`, `review_settlements`), so each is billed once;
+an approved review item is settled by the invoice that bills it, in its own period or later.
 
 Every line stores its lineage: the plan version, the ledger hour range, row count and sums
-it came from (with the dimension filter), the lift result id, the adjustment ids.
+it came from (with the dimension filter), the lift result id, the adjustment ids, and under
+`approved_review` the approved review calls it bills (count, token sums, decision time
+range, review item ids).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,80 +50,33 @@ from sqlalchemy.orm import Session
 
 from attribution.results import LiftResult
 from billing import repository
+from billing.billable import APPROVED_REVIEW as APPROVED_REVIEW
+from billing.billable import ComposedLine, iso, ledger_lineage, review_lineage
+from billing.billable import billable_quantities as billable_quantities
 from billing.errors import PeriodInFuture, PlanNotFound
+from billing.late_usage import LateUsage, late_lines, late_usage
 from billing.models import Invoice, InvoiceStatus, PlanVersion
+from billing.period import Period as Period
 from billing.plans import Component, Plan, plan_from_json
 from billing.pricing import (
     LineKind,
     PricedLine,
     minimum_true_up,
-    price_late_usage,
     price_usage,
     revenue_share_line,
     total,
 )
 from billing.repository import UsageGroup
+from billing.review.models import ReviewStatus
+from billing.review_usage import ReviewGroup, late_approved_reviews, review_groups
 from liftmeter.audit import record_audit
-from liftmeter.errors import NotFound, ValidationFailed
+from liftmeter.errors import NotFound
 from liftmeter.ids import new_id
 from liftmeter.models import utcnow
 from liftmeter.money import quantize
-from metering.models import MEASURES, UsageAdjustment
-from metering.repository import as_utc
 
 ZERO = Decimal(0)
-_HOUR = timedelta(hours=1)
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """A calendar month in UTC: [start, end)."""
-
-    start: datetime
-    end: datetime
-
-    @classmethod
-    def parse(cls, text: str) -> Period:
-        try:
-            year, month = (int(p) for p in text.split("-"))
-            start = datetime(year, month, 1, tzinfo=UTC)
-        except ValueError:
-            raise ValidationFailed(f"must be YYYY-MM, got {text!r}", param="period") from None
-        return cls.of(start)
-
-    @classmethod
-    def of(cls, moment: datetime) -> Period:
-        start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        end = (start + timedelta(days=32)).replace(day=1)
-        return cls(start, end)
-
-    @property
-    def label(self) -> str:
-        return f"{self.start.year:04d}-{self.start.month:02d}"
-
-
-@dataclass(frozen=True, slots=True)
-class ComposedLine:
-    priced: PricedLine
-    lineage: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class LateUsage:
-    """Pending adjustments of one closed period, with what that period already billed."""
-
-    period_start: datetime
-    plan_version_id: str
-    plan: Plan
-    base: Mapping[Component, int]
-    late: Mapping[Component, int]
-    other_amount: Decimal
-    adjusts_invoice: str | None
-    adjustment_ids: tuple[int, ...]
-    first_hour: datetime
-    last_hour: datetime
-    late_measures: Mapping[str, int]
 
 
 @dataclass
@@ -122,49 +90,33 @@ class RunSummary:
     invoice_ids: list[str] = field(default_factory=list)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
+_REVIEW_WITHHELD = (
+    (ReviewStatus.PENDING, "Pending review, not billed"),
+    (ReviewStatus.REJECTED, "Rejected in review, not billed"),
+)
 
 
-def _ledger(groups: Sequence[UsageGroup], **filters: Any) -> dict[str, Any]:
-    """Lineage of a set of ledger groups: hour range, rows, sums and the filter used."""
-    sums = {m: sum(g.measures[m] for g in groups) for m in MEASURES}
-    return {
-        "table": "usage_hourly",
-        "filter": filters,
-        "hour_from": _iso(min(g.first_hour for g in groups)) if groups else None,
-        "hour_to": _iso(max(g.last_hour for g in groups) + _HOUR) if groups else None,
-        "hour_rows": sum(g.hour_rows for g in groups),
-        **sums,
-    }
-
-
-def billable_quantities(groups: Sequence[UsageGroup]) -> dict[Component, int]:
-    """Quantities that are billed: `pass` calls, minus blocked and failed ones (see module)."""
-    q = dict.fromkeys(Component, 0)
-    for g in groups:
-        if g.risk_verdict != "pass":
-            continue
-        m = g.measures
-        good = m["calls"] - m["blocked_calls"] - m["failed_calls"]
-        if g.cache_hit:
-            q[Component.CACHE_HITS] += good
-        else:
-            q[Component.CALLS] += good
-            q[Component.PROMPT_TOKENS] += m["prompt_tokens"]
-            q[Component.COMPLETION_TOKENS] += m["completion_tokens"]
-    return q
-
-
-def _withheld(groups: Sequence[UsageGroup], currency: str) -> list[ComposedLine]:
+def _withheld(
+    groups: Sequence[UsageGroup], reviews: Sequence[ReviewGroup], currency: str
+) -> list[ComposedLine]:
     zero = quantize(ZERO, currency)
     out = []
-    for verdict, name in (("review", "Flagged for review"), ("block", "Blocked by risk screen")):
-        chosen = [g for g in groups if g.risk_verdict == verdict]
-        calls = sum(g.measures["calls"] for g in chosen)
+    for status, name in _REVIEW_WITHHELD:
+        chosen_reviews = [r for r in reviews if r.status == status]
+        calls = sum(r.calls for r in chosen_reviews)
         if calls:
-            line = PricedLine(LineKind.WITHHELD, f"{name}, not billed", Decimal(calls), ZERO, zero)
-            out.append(ComposedLine(line, {"ledger": _ledger(chosen, risk_verdict=verdict)}))
+            line = PricedLine(LineKind.WITHHELD, name, Decimal(calls), ZERO, zero)
+            lineage = review_lineage(chosen_reviews, review_status=status.value)
+            if status == ReviewStatus.PENDING:
+                del lineage["review_item_ids"]  # undecided: the filter finds them
+            out.append(ComposedLine(line, {"review": lineage}))
+    blocked = [g for g in groups if g.risk_verdict == "block"]
+    calls = sum(g.measures["calls"] for g in blocked)
+    if calls:
+        line = PricedLine(
+            LineKind.WITHHELD, "Blocked by risk screen, not billed", Decimal(calls), ZERO, zero
+        )
+        out.append(ComposedLine(line, {"ledger": ledger_lineage(blocked, risk_verdict="block")}))
     passed = [g for g in groups if g.risk_verdict == "pass"]
     for measure, name in (("blocked_calls", "Blocked"), ("failed_calls", "Failed")):
         calls = sum(g.measures[measure] for g in passed)
@@ -172,14 +124,27 @@ def _withheld(groups: Sequence[UsageGroup], currency: str) -> list[ComposedLine]
             line = PricedLine(
                 LineKind.WITHHELD, f"{name} calls, not billed", Decimal(calls), ZERO, zero
             )
-            out.append(ComposedLine(line, {"ledger": _ledger(passed, risk_verdict="pass")}))
+            out.append(ComposedLine(line, {"ledger": ledger_lineage(passed, risk_verdict="pass")}))
     return out
 
 
-def _usage_lineage(line: PricedLine, groups: Sequence[UsageGroup]) -> dict[str, Any]:
+def _usage_lineage(
+    line: PricedLine, groups: Sequence[UsageGroup], reviews: Sequence[ReviewGroup]
+) -> dict[str, Any]:
+    """The ledger rows of `pass` calls and, when any, the approved review calls billed."""
     cache_hit = line.component == Component.CACHE_HITS
     chosen = [g for g in groups if g.risk_verdict == "pass" and g.cache_hit == cache_hit]
-    return {"ledger": _ledger(chosen, risk_verdict="pass", cache_hit=cache_hit)}
+    lineage: dict[str, Any] = {
+        "ledger": ledger_lineage(chosen, risk_verdict="pass", cache_hit=cache_hit)
+    }
+    approved = [
+        r for r in reviews if r.status == ReviewStatus.APPROVED and r.cache_hit == cache_hit
+    ]
+    if approved:
+        lineage[APPROVED_REVIEW] = review_lineage(
+            approved, review_status="approved", cache_hit=cache_hit
+        )
+    return lineage
 
 
 def _revenue_share(plan: Plan, lift: LiftResult | None, version_id: str) -> list[ComposedLine]:
@@ -190,7 +155,7 @@ def _revenue_share(plan: Plan, lift: LiftResult | None, version_id: str) -> list
         "lift_result_id": lift.id,
         "lift_reason": lift.reason,
         "conservative_amount": str(lift.conservative_amount),
-        "lift_period": [_iso(lift.period_start), _iso(lift.period_end)],
+        "lift_period": [iso(lift.period_start), iso(lift.period_end)],
     }
     if lift.currency != plan.currency:
         zero = quantize(ZERO, plan.currency)
@@ -205,133 +170,33 @@ def _revenue_share(plan: Plan, lift: LiftResult | None, version_id: str) -> list
     return [ComposedLine(revenue_share_line(plan, Decimal(lift.conservative_amount)), lineage)]
 
 
-def _late_lines(late: LateUsage, currency: str) -> list[ComposedLine]:
-    lineage = {
-        "adjusts_period": _iso(late.period_start),
-        "adjusts_invoice": late.adjusts_invoice,
-        "plan_version_id": late.plan_version_id,
-        "adjustment_ids": list(late.adjustment_ids),
-        "table": "usage_adjustments",
-        "hour_from": _iso(late.first_hour),
-        "hour_to": _iso(late.last_hour + _HOUR),
-        **late.late_measures,
-    }
-    priced = price_late_usage(late.plan, late.base, late.late, other_amount=late.other_amount)
-    if not priced:
-        zero = quantize(ZERO, currency)
-        calls = Decimal(late.late_measures.get("calls", 0))
-        priced = [
-            PricedLine(LineKind.ADJUSTMENT, "Late usage, nothing billable", calls, None, zero)
-        ]
-    period = late.period_start.strftime("%Y-%m")
-    return [
-        ComposedLine(
-            PricedLine(
-                p.kind,
-                f"{p.description} ({period})",
-                p.quantity,
-                p.unit_price,
-                p.amount,
-                p.component,
-                p.detail,
-            ),
-            lineage,
-        )
-        for p in priced
-    ]
-
-
 def compose_invoice(
     *,
     version: PlanVersion,
     plan: Plan,
     groups: Sequence[UsageGroup],
     lift: LiftResult | None,
+    reviews: Sequence[ReviewGroup] = (),
     late: Sequence[LateUsage] = (),
 ) -> list[ComposedLine]:
-    """All lines of one merchant's invoice, in a fixed order. No I/O."""
+    """All lines of one merchant's invoice, in a fixed order. No I/O.
+
+    `reviews` are the period's review-verdict calls by review status as of the run: the
+    approved ones join the usage lines, the others are withheld.
+    """
     base = {"plan_version_id": version.id}
     usage = [
-        ComposedLine(p, {**base, **_usage_lineage(p, groups), **p.detail})
-        for p in price_usage(plan, billable_quantities(groups))
+        ComposedLine(p, {**base, **_usage_lineage(p, groups, reviews), **p.detail})
+        for p in price_usage(plan, billable_quantities(groups, reviews))
     ]
     lines = usage + _revenue_share(plan, lift, version.id)
     true_up = minimum_true_up(plan, total(c.priced for c in lines))
     if true_up is not None:
         lines.append(ComposedLine(true_up, {**base, **true_up.detail}))
-    lines += _withheld(groups, plan.currency)
+    lines += _withheld(groups, reviews, plan.currency)
     for item in late:
-        lines += _late_lines(item, plan.currency)
+        lines += late_lines(item, plan.currency)
     return lines
-
-
-def _quantities_of(adjustments: Sequence[UsageAdjustment]) -> list[UsageGroup]:
-    groups: dict[tuple[str, bool], list[UsageAdjustment]] = {}
-    for adj in adjustments:
-        groups.setdefault((adj.risk_verdict, adj.cache_hit), []).append(adj)
-    return [
-        UsageGroup(
-            merchant_id=rows[0].merchant_id,
-            risk_verdict=verdict,
-            cache_hit=hit,
-            first_hour=min(r.hour_start for r in rows),
-            last_hour=max(r.hour_start for r in rows),
-            hour_rows=len(rows),
-            measures={m: sum(getattr(r, m) for r in rows) for m in MEASURES},
-        )
-        for (verdict, hit), rows in sorted(groups.items())
-    ]
-
-
-def _late_usage(
-    session: Session, merchant_id: str, pending: Sequence[UsageAdjustment], invoice_id: str
-) -> list[LateUsage]:
-    """Late usage per closed period (queries per late period, never per merchant)."""
-    by_period: dict[datetime, list[UsageAdjustment]] = {}
-    for adj in pending:
-        by_period.setdefault(as_utc(adj.period_start), []).append(adj)
-    out = []
-    for start, rows in sorted(by_period.items()):
-        original = repository.finalized_invoice(session, merchant_id, start)
-        end = as_utc(original.period_end) if original else Period.of(start).end
-        version = repository.plans_in_effect(session, at=start, merchant_id=merchant_id).get(
-            merchant_id
-        )
-        if version is None:
-            continue  # no plan priced that period: nothing to bill the late usage at
-        base_groups = repository.usage_groups(
-            session, start=start, end=end, merchant_id=merchant_id
-        ).get(merchant_id, [])
-        base_groups += repository.settled_adjustment_groups(
-            session, merchant_id=merchant_id, period_start=start, exclude_invoice=invoice_id
-        )
-        other = ZERO
-        if original is not None:
-            other = sum(
-                (
-                    Decimal(line.amount)
-                    for line in repository.lines_of(session, [original.id])[original.id]
-                    if line.kind == LineKind.REVENUE_SHARE
-                ),
-                ZERO,
-            )
-        late_groups = _quantities_of(rows)
-        out.append(
-            LateUsage(
-                period_start=start,
-                plan_version_id=version.id,
-                plan=plan_from_json(version.spec_json),
-                base=billable_quantities(base_groups),
-                late=billable_quantities(late_groups),
-                other_amount=other,
-                adjusts_invoice=original.number if original else None,
-                adjustment_ids=tuple(r.id for r in rows),
-                first_hour=min(as_utc(r.hour_start) for r in rows),
-                last_hour=max(as_utc(r.hour_start) for r in rows),
-                late_measures={m: sum(getattr(r, m) for r in rows) for m in MEASURES},
-            )
-        )
-    return out
 
 
 def _line_rows(invoice_id: str, lines: Sequence[ComposedLine]) -> list[dict[str, Any]]:
@@ -383,7 +248,13 @@ def run_invoices(
     lifts = repository.lift_results(
         session, start=period.start, end=period.end, merchant_id=merchant_id
     )
+    reviews = review_groups(
+        session, start=period.start, end=period.end, as_of=now, merchant_id=merchant_id
+    )
     pending = repository.pending_adjustments(session, before=period.start, merchant_id=merchant_id)
+    approved = late_approved_reviews(
+        session, before=period.start, as_of=now, merchant_id=merchant_id
+    )
     repository.replace_draft_lines(session, start=period.start, merchant_id=merchant_id)
     summary = RunSummary(period=period.label)
     new: list[dict[str, Any]] = []
@@ -399,12 +270,21 @@ def run_invoices(
         else:
             invoice_id = invoice.id if invoice is not None else new_id("inv")
             plan = plan_from_json(version.spec_json)  # merchants often share a spec
-            late = _late_usage(session, mid, pending[mid], invoice_id) if mid in pending else []
+            late = []
+            if mid in pending or mid in approved:
+                late = late_usage(
+                    session,
+                    mid,
+                    pending=pending.get(mid, []),
+                    approved=approved.get(mid, []),
+                    invoice_id=invoice_id,
+                )
             lines = compose_invoice(
                 version=version,
                 plan=plan,
                 groups=usage.get(mid, []),
                 lift=lifts.get(mid),
+                reviews=reviews.get(mid, []),
                 late=late,
             )
             row = {

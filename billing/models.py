@@ -11,6 +11,10 @@
 - `credit_notes` / `credit_note_lines`: the only correction after finalization; immutable.
 - `billing_sequences`: the last number used per merchant, kind and year
   (INV-2026-000001, CN-2026-000001), incremented under a row lock, so numbers have no gaps.
+- `review_settlements`: one row per approved review item once a finalized invoice billed
+  it (its own period's invoice, or a later one as an adjustment). The primary key is the
+  review item id, so an approved output is billed at most once; triggers reject UPDATE
+  and DELETE.
 
 Amounts are `Numeric`, already rounded to the currency's minor unit; never floats.
 """
@@ -153,3 +157,23 @@ class BillingSequence(Base):
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReviewSettlement(Base):
+    """An approved review item billed on `invoice_id` (finalized); one row per item, ever.
+
+    `period_start` is the period the call belongs to (where its usage is counted), which
+    differs from the invoice's period when the approval came after that period's invoice
+    was finalized and the call was billed later as an adjustment.
+    """
+
+    __tablename__ = "review_settlements"
+    __table_args__ = (
+        Index("ix_review_settlements_merchant_period", "merchant_id", "period_start"),
+    )
+
+    review_item_id: Mapped[str] = mapped_column(ForeignKey("review_items.id"), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    settled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

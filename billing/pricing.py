@@ -218,11 +218,13 @@ def price_late_usage(
     late: Mapping[Component, int],
     *,
     other_amount: Decimal = ZERO,
+    what: str = "late usage",
 ) -> list[PricedLine]:
     """Adjustment lines for `late` units of a closed period already billed on `base`.
 
     `other_amount` is what the period's invoice billed besides usage (its revenue share),
-    needed to recompute that period's minimum true-up.
+    needed to recompute that period's minimum true-up. `what` names the late units in the
+    descriptions ("late usage", "approved in review").
     """
     after = {c: base.get(c, 0) + late.get(c, 0) for c in Component}
     lines: list[PricedLine] = []
@@ -236,7 +238,7 @@ def price_late_usage(
         lines.append(
             PricedLine(
                 kind=LineKind.ADJUSTMENT,
-                description=f"{_NAMES[component]}, late usage",
+                description=f"{_NAMES[component]}, {what}",
                 quantity=Decimal(late[component]),
                 unit_price=None,
                 amount=delta,
@@ -252,7 +254,7 @@ def price_late_usage(
         lines.append(
             PricedLine(
                 kind=LineKind.ADJUSTMENT,
-                description="Minimum commitment true-up, change from late usage",
+                description=f"Minimum commitment true-up, change from {what}",
                 quantity=Decimal(1),
                 unit_price=change,
                 amount=change,

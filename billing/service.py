@@ -10,8 +10,9 @@
 - `finalize_invoice` closes the merchant's period in the usage ledger
   (`metering.service.close_period`, which also holds ingest off until commit), recomputes
   the draft in the same transaction, refuses an empty one, gives it the next number of
-  the merchant and year (INV-2026-000001), settles the pending adjustments it billed, and
-  from then on the invoice and its lines are immutable (also enforced by DB triggers).
+  the merchant and year (INV-2026-000001), settles the pending adjustments and the
+  approved review items it billed (`review_settlements`: each item on one invoice only),
+  and from then on the invoice and its lines are immutable (also enforced by DB triggers).
 - Corrections after finalization are credit notes (CN-2026-000001), never edits.
 
 Every action writes one audit row (`liftmeter.audit.record_audit`) in the caller's
@@ -30,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing import repository
+from billing.billable import APPROVED_REVIEW
 from billing.errors import (
     CreditExceedsInvoice,
     InvoiceEmpty,
@@ -41,7 +43,14 @@ from billing.errors import (
     PlanOverlap,
 )
 from billing.invoice import Period, invoice_lines, run_invoices
-from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus, PlanVersion
+from billing.models import (
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    PlanVersion,
+)
 from billing.plans import (
     Component,
     Plan,
@@ -51,6 +60,7 @@ from billing.plans import (
     plan_from_json,
 )
 from billing.pricing import price_usage, total
+from billing.review_usage import BilledReview, settle_reviews
 from liftmeter.audit import record_audit
 from liftmeter.errors import NotFound, ValidationFailed
 from liftmeter.ids import new_id
@@ -220,6 +230,9 @@ def finalize_invoice(
     invoice.finalized_at = now
     adjustment_ids = sorted({i for line in lines for i in line.lineage.get("adjustment_ids", [])})
     settled = settle_adjustments(session, adjustment_ids, invoice_id=invoice.id, settled_at=now)
+    reviews = settle_reviews(
+        session, billed_reviews(invoice, lines), invoice=invoice, settled_at=now
+    )
     session.flush()
     _audit_invoice(
         session,
@@ -231,9 +244,25 @@ def finalize_invoice(
             "number": invoice.number,
             "total": str(invoice.total),
             "settled_adjustments": settled,
+            "settled_review_items": reviews,
         },
     )
     return invoice
+
+
+def billed_reviews(invoice: Invoice, lines: Sequence[InvoiceLine]) -> list[BilledReview]:
+    """The approved review items the lines bill, each with the period its call belongs to
+    (the invoice's own period, or the closed period an adjustment line adjusts)."""
+    out = []
+    for line in lines:
+        lineage = line.lineage
+        approved = lineage.get(APPROVED_REVIEW)
+        if not approved:
+            continue
+        adjusts = lineage.get("adjusts_period")
+        period = datetime.fromisoformat(adjusts) if adjusts else as_utc(invoice.period_start)
+        out += [BilledReview(i, period) for i in approved["review_item_ids"]]
+    return out
 
 
 def mark_paid(

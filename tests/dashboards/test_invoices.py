@@ -106,7 +106,7 @@ class TestDetail:
         assert "risk_verdict=pass" in r.text
         assert "calls 30" in r.text  # the October calls the usage lines were summed from
         assert f'href="/dashboard/lift/exp_{books.merchant_a}#result-' in r.text
-        assert "Flagged for review, not billed" in r.text
+        assert "Pending review, not billed" in r.text  # review calls with no decision yet
         assert 'id="finalize-form"' in r.text
         assert "invoice.finalize" not in r.text
 

@@ -1,4 +1,5 @@
-"""Helpers for the billing tests: merchants, plans, ledger ingest, lift results, snapshots."""
+"""Helpers for the billing tests: merchants, plans, ledger ingest, lift results, review
+queue items and decisions, snapshots."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from attribution.simulate import SimulationConfig, simulate_experiment
 from attribution.sufficient import arm_stats_by_arm
 from billing.invoice import Period, run_invoices
 from billing.models import Invoice, InvoiceLine, PlanVersion
+from billing.review.service import decide_review, enqueue_review
+from billing.risk.schemas import ReviewOutcome
 from billing.service import set_plan
 from liftmeter.events import CallCompleted
 from liftmeter.models import Merchant
@@ -85,6 +88,35 @@ def ingest(sessions: sessionmaker[Session], events: Iterable[CallCompleted]) -> 
     with sessions.begin() as session:
         rejected = record_calls(session, list(events))
     assert not rejected, rejected
+
+
+def queue_reviews(sessions: sessionmaker[Session], events: Iterable[CallCompleted]) -> list[str]:
+    """Queue a review item for each call (as the gateway's finish transaction does); ids."""
+    with sessions.begin() as session:
+        return [
+            enqueue_review(
+                session,
+                call_id=e.call_id,
+                description_id=e.description_id,
+                merchant_id=e.merchant_id,
+                product_id=e.product_id,
+                text=f"description of {e.product_id}",
+                category="health",
+                score=e.risk_score,
+                reasons=["sensitive_category"],
+                model_version="test",
+            ).id
+            for e in events
+        ]
+
+
+def decide(sessions: sessionmaker[Session], item_id: str, *, approve: bool) -> None:
+    """A reviewer's decision on one item (audit-logged, in its own transaction)."""
+    outcome = ReviewOutcome.APPROVE if approve else ReviewOutcome.REJECT
+    with sessions.begin() as session:
+        decide_review(
+            session, item_id, outcome=outcome, actor="reviewer", note=None if approve else "no"
+        )
 
 
 @lru_cache(maxsize=1)
