@@ -2,14 +2,20 @@
 
 Produces N `CallCompleted` events to a new topic, then measures, in the same run:
 
-  (a) naive     one transaction per event (claim + the same metering handler), on a subset;
-  (b) liftmeter ConsumerRunner + the bulk metering handler (one transaction per batch);
+  (a) naive     the same metering handler, one transaction (and commit) per event, on a subset;
+  (b) liftmeter the metering consumer (`metering.consumer.metering_runner`: fast call
+                decoding, one COPY + one statement per batch, the next batch polled while
+                the transaction runs), as one process and as `--processes` members of one
+                consumer group (Kafka splits the partitions between them);
   (c) raw       kafka-python consuming the topic with no decoding and no database work.
 
-Each phase runs in its own process (its peak RSS is reported) against its own fresh
-database, and the timer starts at the first non-empty poll (group join time excluded).
+Each phase runs in its own process(es) (peak RSS reported, the largest member's for (b))
+against its own fresh database. (a) and (c) are timed from the first non-empty poll; (b)
+from the moment every member has applied its first batch to the moment the first member ran
+dry (group joins and the rebalance when the second member joins are not timed).
 
 usage: python benchmarks/metering_ingest.py [--events 500000] [--naive-events 20000]
+           [--processes 2] [--compression lz4|gzip|none]
 """
 
 from __future__ import annotations
@@ -32,13 +38,12 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from liftmeter import migrate  # noqa: E402
-from liftmeter.consumer import ConsumerRunner, claim_event_ids  # noqa: E402
 from liftmeter.db import build_engine, session_factory  # noqa: E402
 from liftmeter.eventlog.kafka import KafkaEventLog  # noqa: E402
-from liftmeter.events import CallCompleted, decode_event  # noqa: E402
+from liftmeter.events import CallCompleted, decode_call  # noqa: E402
 from liftmeter.models import Merchant  # noqa: E402
 from liftmeter.settings import DatabaseSettings, EventsSettings  # noqa: E402
-from metering.consumer import MeteringHandler  # noqa: E402
+from metering.consumer import MeteringHandler, metering_runner  # noqa: E402
 from metering.models import UsageHourly  # noqa: E402
 
 MERCHANTS = 50
@@ -46,7 +51,12 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def _events_settings(args: argparse.Namespace) -> EventsSettings:
-    return EventsSettings(backend="kafka", bootstrap_servers=args.kafka, partitions=args.partitions)
+    return EventsSettings(
+        backend="kafka",
+        bootstrap_servers=args.kafka,
+        partitions=args.partitions,
+        compression=args.compression,
+    )
 
 
 def _create_database(admin_url: str) -> str:
@@ -130,34 +140,79 @@ def phase_raw(args: argparse.Namespace) -> dict[str, Any]:
     return {"events": seen, "seconds": elapsed}
 
 
+class _TimedHandler:
+    """MeteringHandler that notes when each batch was applied and how many events it had."""
+
+    def __init__(self) -> None:
+        self._inner = MeteringHandler()
+        self.timeline: list[tuple[float, int]] = []
+
+    def __call__(self, session: Any, events: Any) -> Any:
+        result = self._inner(session, events)
+        self.timeline.append((time.perf_counter(), len(events) - result.duplicates))
+        return result
+
+
 def phase_bulk(args: argparse.Namespace) -> dict[str, Any]:
+    """One member of the metering group; runs until the group has no lag left."""
     engine = build_engine(DatabaseSettings(url=args.db_url, pool_size=2))
     sessions = session_factory(engine)
     log = KafkaEventLog(_events_settings(args))
-    group = f"metering-bench-{uuid.uuid4().hex[:8]}"
-    applied, started = 0, None
-    with log.consumer(group, [args.topic]) as consumer:
-        runner = ConsumerRunner(
-            consumer=consumer,
-            sessions=sessions,
-            group_id=group,
-            handler=MeteringHandler(),
+    handler = _TimedHandler()
+    with log.consumer(args.group, [args.topic]) as consumer:
+        runner = metering_runner(
+            consumer,
+            sessions,
+            group_id=args.group,
             max_records=args.batch,
-            timeout_ms=100,  # `run` below returns at the first empty poll, which is timed
+            timeout_ms=100,
             overlap_poll=True,  # as `metering.consumer.run_consumer` on PostgreSQL
+            handler=handler,
         )
-        while started is None:  # the group join is not timed
-            outcome = runner.run_once()
-            if outcome.polled:
-                started = time.perf_counter()
-            applied += outcome.applied
-        while applied < args.count:
-            applied += runner.run(idle_polls_before_exit=1).applied
-    elapsed = time.perf_counter() - (started or time.perf_counter())
-    with sessions() as session:
+        while True:
+            runner.run(idle_polls_before_exit=3)
+            if handler.timeline and log.lag(args.group, [args.topic]) == 0:
+                break
+    engine.dispose()
+    return {"timeline": handler.timeline}
+
+
+def _steady_rate(timelines: list[list[tuple[float, int]]]) -> tuple[int, float]:
+    """Events and seconds while every member was consuming.
+
+    From the last member's first batch to the first member's last batch: group joins and
+    rebalances before, and the tail after one member ran dry, are not timed.
+    """
+    start = max(t[0][0] for t in timelines)
+    end = min(t[-1][0] for t in timelines)
+    events = sum(n for t in timelines for at, n in t if start < at <= end)
+    return events, end - start
+
+
+def _run_bulk(args: argparse.Namespace, db_url: str, processes: int) -> dict[str, Any]:
+    group = f"metering-bench-{uuid.uuid4().hex[:8]}"
+    procs = [
+        subprocess.Popen(
+            _phase_cmd(args, "bulk", args.events, db_url) + ["--group", group],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    if any(p.returncode for p in procs):
+        raise SystemExit("a metering benchmark member failed")
+    events, seconds = _steady_rate([o["timeline"] for o in outs])
+    engine = build_engine(DatabaseSettings(url=db_url))
+    with session_factory(engine)() as session:
         calls = int(session.execute(select(func.sum(UsageHourly.calls))).scalar_one() or 0)
     engine.dispose()
-    return {"events": applied, "seconds": elapsed, "ledger_calls": calls}
+    return {
+        "events": events,
+        "seconds": seconds,
+        "ledger_calls": calls,
+        "peak_rss_mb": max(o["peak_rss_mb"] for o in outs),
+    }
 
 
 def phase_naive(args: argparse.Namespace) -> dict[str, Any]:
@@ -173,10 +228,9 @@ def phase_naive(args: argparse.Namespace) -> dict[str, Any]:
             if records and started is None:
                 started = time.perf_counter()
             for record in records[: args.count - applied]:
-                event = decode_event(record.value)
+                event = decode_call(record.value)
                 with sessions.begin() as session:
-                    if claim_event_ids(session, group, [event.event_id]):
-                        handler(session, [event])
+                    handler(session, [event])
                 applied += 1
             if records:
                 consumer.commit({(r.topic, r.partition): r.offset + 1 for r in records})
@@ -201,10 +255,8 @@ PHASES = {
 }
 
 
-def _run_phase(
-    args: argparse.Namespace, phase: str, count: int, db_url: str = ""
-) -> dict[str, Any]:
-    cmd = [
+def _phase_cmd(args: argparse.Namespace, phase: str, count: int, db_url: str) -> list[str]:
+    return [
         sys.executable,
         __file__,
         "--phase", phase,
@@ -214,7 +266,14 @@ def _run_phase(
         "--kafka", args.kafka,
         "--batch", str(args.batch),
         "--partitions", str(args.partitions),
+        "--compression", args.compression,
     ]  # fmt: skip
+
+
+def _run_phase(
+    args: argparse.Namespace, phase: str, count: int, db_url: str = ""
+) -> dict[str, Any]:
+    cmd = _phase_cmd(args, phase, count, db_url)
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -229,7 +288,17 @@ def main() -> None:
         "--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5544/postgres"
     )
     parser.add_argument("--kafka", default="127.0.0.1:19092")
+    parser.add_argument(
+        "--compression", choices=["lz4", "gzip", "none"], default="lz4", help="producer codec"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="also run (b) with this many consumer processes in one group (1: only one)",
+    )
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("--group", help=argparse.SUPPRESS)
     parser.add_argument("--topic", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)
@@ -244,15 +313,21 @@ def main() -> None:
     print(f"  produced in {produce(args, args.topic):.1f}s")
     results: dict[str, dict[str, Any]] = {}
     results["(c) raw kafka-python consume"] = _run_phase(args, "raw", args.events)
-    for label, phase, count in (
-        ("(b) liftmeter ConsumerRunner + bulk", "bulk", args.events),
-        ("(a) naive, one transaction per event", "naive", args.naive_events),
-    ):
+    runs = [("(b) liftmeter consumer, 1 process", 1)]
+    if args.processes > 1:
+        runs.append((f"(b) liftmeter consumer, {args.processes} processes", args.processes))
+    for label, processes in runs:
         url = _create_database(args.pg_admin_url)
         try:
-            results[label] = _run_phase(args, phase, count, url)
+            results[label] = _run_bulk(args, url, processes)
         finally:
             _drop_database(args.pg_admin_url, url)
+    url = _create_database(args.pg_admin_url)
+    try:
+        label = "(a) naive, one transaction per event"
+        results[label] = _run_phase(args, "naive", args.naive_events, url)
+    finally:
+        _drop_database(args.pg_admin_url, url)
     _print_table(results)
 
 
@@ -273,7 +348,7 @@ def _print_table(results: dict[str, dict[str, Any]]) -> None:
         )
     for label, r in results.items():
         if "ledger_calls" in r:
-            print(f"ledger check {label[:4]}: {r['ledger_calls']:,} calls in usage_hourly")
+            print(f"ledger check, {label}: {r['ledger_calls']:,} calls in usage_hourly")
 
 
 if __name__ == "__main__":

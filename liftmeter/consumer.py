@@ -17,6 +17,13 @@ error in the handler makes the runner retry the batch one event at a time, so a 
 message is dead-lettered alone and the rest goes through. Database connection errors are
 not dead-lettered: they propagate, nothing is committed, and the batch comes again.
 
+A handler whose own writes are unique on the event id (metering's raw call rows) may run
+with `claims=False`: the runner then skips `processed_events`, and the handler reports
+which events were repeats (`Applied.duplicates`). The delivery guarantee is the same, one
+unique insert per event cheaper. A runner may also take its own `decode` (metering reads
+call events with `liftmeter.events.decode_call`); it must raise `EventDecodeError` exactly
+where `decode_event` would.
+
 `run` with `overlap_poll=True` (PostgreSQL) polls and decodes batch n+1 while batch n's
 transaction runs in a worker thread: both mostly wait on sockets, so the overlap hides one
 behind the other. The consumer is only touched from the caller's thread, batch n's offsets
@@ -33,7 +40,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -42,7 +49,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from liftmeter.db import insert_ignoring_conflicts, is_postgres
 from liftmeter.errors import EventLogUnavailable, LiftmeterError
 from liftmeter.eventlog.base import Consumer, EventLog, Record, next_offsets
-from liftmeter.events import Event, EventDecodeError, decode_event
+from liftmeter.events import EventDecodeError, decode_event
 from liftmeter.logging import get_logger
 from liftmeter.models import DeadLetter, ProcessedEvent
 
@@ -65,15 +72,35 @@ class Rejection(NamedTuple):
     reason: str
 
 
-class EventHandler(Protocol):
-    """Applies fresh (never seen by this group) events inside the caller's transaction."""
+class Applied(NamedTuple):
+    """What a self-deduplicating handler (`claims=False`) did with a batch."""
 
-    def __call__(self, session: Session, events: Sequence[Event]) -> Sequence[Rejection]: ...
+    rejections: Sequence[Rejection]
+    duplicates: int
+
+
+class Identified(Protocol):
+    """A decoded message: an `Event`, or a faster record of one with its id."""
+
+    @property
+    def event_id(self) -> uuid.UUID: ...
+
+
+class EventHandler(Protocol):
+    """Applies fresh (never seen by this group) events inside the caller's transaction.
+
+    With claims (the default) it returns the events it rejects; with `claims=False` it
+    also deduplicates and returns `Applied`.
+    """
+
+    def __call__(
+        self, session: Session, events: Sequence[Any]
+    ) -> Sequence[Rejection] | Applied: ...
 
 
 class _Polled(NamedTuple):
     records: list[Record]
-    decoded: list[tuple[Record, Event]]
+    decoded: list[tuple[Record, Identified]]
     bad: list[tuple[Record, str]]
 
 
@@ -147,8 +174,12 @@ class ConsumerRunner:
         max_records: int = 5000,
         timeout_ms: int = 500,
         overlap_poll: bool = False,
+        claims: bool = True,
+        decode: Callable[[bytes], Identified] = decode_event,
     ):
         self.consumer = consumer
+        self._claims = claims
+        self._decode_one = decode
         self._sessions = sessions
         self.group_id = group_id
         self._handler = handler
@@ -220,7 +251,7 @@ class ConsumerRunner:
         return _Polled(records, *self._decode(records))
 
     def _apply_batch(
-        self, decoded: Sequence[tuple[Record, Event]], bad: Sequence[tuple[Record, str]]
+        self, decoded: Sequence[tuple[Record, Identified]], bad: Sequence[tuple[Record, str]]
     ) -> BatchOutcome:
         """One transaction for the batch; on an unexpected error, one per event."""
         try:
@@ -236,12 +267,13 @@ class ConsumerRunner:
 
     def _decode(
         self, records: Sequence[Record]
-    ) -> tuple[list[tuple[Record, Event]], list[tuple[Record, str]]]:
-        decoded: list[tuple[Record, Event]] = []
+    ) -> tuple[list[tuple[Record, Identified]], list[tuple[Record, str]]]:
+        decoded: list[tuple[Record, Identified]] = []
         bad: list[tuple[Record, str]] = []
+        decode = self._decode_one
         for record in records:
             try:
-                decoded.append((record, decode_event(record.value)))
+                decoded.append((record, decode(record.value)))
             except EventDecodeError as exc:
                 bad.append((record, str(exc)))
         return decoded, bad
@@ -249,28 +281,34 @@ class ConsumerRunner:
     def _apply(
         self,
         session: Session,
-        decoded: Sequence[tuple[Record, Event]],
+        decoded: Sequence[tuple[Record, Identified]],
         bad: Sequence[tuple[Record, str]],
     ) -> BatchOutcome:
         outcome = BatchOutcome()
         for record, reason in bad:
             record_dead_letter(session, self.group_id, record, reason)
-        first: dict[uuid.UUID, tuple[Record, Event]] = {}
+        first: dict[uuid.UUID, tuple[Record, Identified]] = {}
         for record, event in decoded:
             first.setdefault(event.event_id, (record, event))
-        fresh_ids = claim_event_ids(session, self.group_id, list(first))
-        fresh = [first[eid] for eid in first if eid in fresh_ids]
-        rejections = self._handler(session, [event for _, event in fresh]) if fresh else []
+        if self._claims:
+            fresh_ids = claim_event_ids(session, self.group_id, list(first))
+            fresh = [first[eid] for eid in first if eid in fresh_ids]
+        else:
+            fresh = list(first.values())
+        result = self._handler(session, [event for _, event in fresh]) if fresh else []
+        rejections, repeats = (
+            (result.rejections, result.duplicates) if isinstance(result, Applied) else (result, 0)
+        )
         by_id = {event.event_id: record for record, event in fresh}
         for rejection in rejections:
             record_dead_letter(session, self.group_id, by_id[rejection.event_id], rejection.reason)
         outcome.dead_lettered = len(bad) + len(rejections)
-        outcome.applied = len(fresh) - len(rejections)
-        outcome.duplicates = len(decoded) - len(fresh)
+        outcome.applied = len(fresh) - len(rejections) - repeats
+        outcome.duplicates = len(decoded) - len(fresh) + repeats
         return outcome
 
     def _apply_one_by_one(
-        self, decoded: Sequence[tuple[Record, Event]], bad: Sequence[tuple[Record, str]]
+        self, decoded: Sequence[tuple[Record, Identified]], bad: Sequence[tuple[Record, str]]
     ) -> BatchOutcome:
         total = BatchOutcome()
         with self._sessions.begin() as session:

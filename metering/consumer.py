@@ -1,7 +1,9 @@
 """The metering consumer: `CallCompleted` events from the calls topic into the usage ledger.
 
-Group `metering`. The kernel's `ConsumerRunner` polls a batch, claims the event ids and
-calls `MeteringHandler` in the same transaction, commits, then commits offsets; see
+Group `metering`. The kernel's `ConsumerRunner` polls a batch, decodes it with the fast call
+decoder (`liftmeter.events.decode_call`), calls `MeteringHandler` in one transaction,
+commits, then commits offsets. The raw call rows are unique on the event id, so the handler
+deduplicates by itself and the runner claims nothing separately (`claims=False`); see
 `metering.service.record_calls` for what the handler does. Several processes in the group
 split the topic's partitions (Kafka); each event is counted once whichever of them sees it.
 
@@ -22,24 +24,61 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from liftmeter.consumer import BatchOutcome, ConsumerRunner, Rejection, consume_until_stopped
+from liftmeter.consumer import (
+    Applied,
+    BatchOutcome,
+    ConsumerRunner,
+    EventHandler,
+    consume_until_stopped,
+)
 from liftmeter.db import is_postgres
-from liftmeter.eventlog import EventLog
-from liftmeter.events import CALLS_TOPIC, Event
-from metering.service import record_calls
+from liftmeter.eventlog import Consumer, EventLog
+from liftmeter.events import CALLS_TOPIC, Event, decode_call
+from metering.service import Call, ingest_calls
 
 GROUP_ID = "metering"
 TOPICS: tuple[str, ...] = (CALLS_TOPIC,)
 
 
 class MeteringHandler:
-    """The `EventHandler` of the metering group: records fresh call events in the ledger."""
+    """The `EventHandler` of the metering group: records call events in the ledger.
+
+    It deduplicates on its own (raw call rows are unique on `event_id`), so its runner runs
+    with `claims=False`.
+    """
 
     def __init__(self, clock: Callable[[], datetime] | None = None):
         self._clock = clock or (lambda: datetime.now(UTC))
 
-    def __call__(self, session: Session, events: Sequence[Event]) -> list[Rejection]:
-        return record_calls(session, events, now=self._clock())
+    def __call__(self, session: Session, events: Sequence[Event | Call]) -> Applied:
+        return ingest_calls(session, events, now=self._clock())
+
+
+def metering_runner(
+    consumer: Consumer,
+    sessions: sessionmaker[Session],
+    *,
+    group_id: str = GROUP_ID,
+    max_records: int = 5000,
+    timeout_ms: int = 500,
+    overlap_poll: bool = False,
+    handler: EventHandler | None = None,
+) -> ConsumerRunner:
+    """The runner of one metering group member: fast call decoding, no separate claims.
+
+    `handler` replaces `MeteringHandler()` (the benchmark wraps it to time batches).
+    """
+    return ConsumerRunner(
+        consumer=consumer,
+        sessions=sessions,
+        group_id=group_id,
+        handler=handler or MeteringHandler(),
+        max_records=max_records,
+        timeout_ms=timeout_ms,
+        overlap_poll=overlap_poll,
+        claims=False,
+        decode=decode_call,
+    )
 
 
 def _is_postgres(sessions: sessionmaker[Session]) -> bool:
@@ -68,11 +107,10 @@ def run_consumer(
         group_id=group_id,
         topics=topics,
         stop=stop,
-        runner_for=lambda consumer: ConsumerRunner(
-            consumer=consumer,
-            sessions=sessions,
+        runner_for=lambda consumer: metering_runner(
+            consumer,
+            sessions,
             group_id=group_id,
-            handler=MeteringHandler(),
             max_records=max_records,
             timeout_ms=timeout_ms,
             overlap_poll=overlap_poll,

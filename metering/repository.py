@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     BigInteger,
     String,
@@ -29,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from liftmeter.db import is_postgres
+from liftmeter.events import CallCompletedStruct
 from liftmeter.models import Merchant
 from metering.models import (
     MEASURES,
@@ -79,6 +81,65 @@ _PG_UPSERT_HOURLY = text(
     + ", ".join(f"CAST(:{m} AS bigint[])" for m in MEASURES)
     + f") ON CONFLICT ({', '.join(_HOURLY_COLUMNS)}) DO UPDATE SET "
     + ", ".join(f"{m} = usage_hourly.{m} + excluded.{m}" for m in MEASURES)
+)
+# PostgreSQL fast path (`ingest_calls`): the accepted calls travel as one JSON array
+# parameter (msgspec encodes a batch in C; PostgreSQL's `json_to_recordset` turns it back
+# into rows on the database's core), then one statement inserts the raw rows (`ON CONFLICT
+# (event_id) DO NOTHING`), and from the rows it actually inserted adds the hourly
+# aggregates (closed periods excluded) and the adjustments (closed periods only). The hour
+# and the disposition are computed in the statement that decides which rows are new.
+_ARRIVING_ROW = (
+    "event_id uuid, merchant_id varchar, occurred_at timestamptz, call_id varchar, "
+    "model varchar, cache_hit boolean, risk_verdict varchar, status varchar, "
+    "prompt_tokens bigint, completion_tokens bigint, cached_tokens bigint"
+)
+_MEASURE_SQL = (
+    "count(*)",
+    "sum(prompt_tokens)",
+    "sum(completion_tokens)",
+    "coalesce(sum(cached_tokens), 0)",
+    "count(*) FILTER (WHERE cached_tokens IS NULL)",
+    "count(*) FILTER (WHERE status = 'blocked')",
+    "count(*) FILTER (WHERE risk_verdict = 'review')",
+    "count(*) FILTER (WHERE status = 'failed')",
+)  # the arithmetic of `calls_as_measures`, one entry per MEASURES column
+_KEY_SQL = f"merchant_id, hour_start, '{METER_DESCRIPTIONS}', model, cache_hit, risk_verdict"
+_PG_INGEST = text(
+    "WITH arriving AS ("
+    "  SELECT a.*, h.hour_start, p.period_start"
+    f"  FROM json_to_recordset(CAST(:calls AS json)) AS a({_ARRIVING_ROW})"
+    "  CROSS JOIN LATERAL (SELECT date_trunc('hour', a.occurred_at, 'UTC') AS hour_start) h"
+    "  LEFT JOIN closed_periods p ON p.merchant_id = a.merchant_id"
+    "   AND p.period_start <= h.hour_start AND h.hour_start < p.period_end"
+    "), inserted AS ("
+    f"  INSERT INTO usage_calls ({_STAGE_COLUMNS})"
+    "  SELECT event_id, merchant_id, occurred_at, hour_start, call_id, model, cache_hit,"
+    "   risk_verdict, status, prompt_tokens, completion_tokens, cached_tokens,"
+    "   CASE WHEN period_start IS NULL THEN 'hourly' ELSE 'adjustment' END, :recorded_at"
+    "  FROM arriving ON CONFLICT (event_id) DO NOTHING"
+    "  RETURNING event_id, merchant_id, hour_start, model, cache_hit, risk_verdict, status,"
+    "   prompt_tokens, completion_tokens, cached_tokens, disposition"
+    "), hourly AS ("
+    f"  INSERT INTO usage_hourly ({', '.join((*_HOURLY_COLUMNS, *MEASURES))})"
+    f"  SELECT {_KEY_SQL}, {', '.join(_MEASURE_SQL)}"
+    "  FROM inserted WHERE disposition = 'hourly'"
+    "  GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"  # one lock order for all consumers
+    f"  ON CONFLICT ({', '.join(_HOURLY_COLUMNS)}) DO UPDATE SET "
+    + ", ".join(f"{m} = usage_hourly.{m} + excluded.{m}" for m in MEASURES)
+    + "), adjusted AS ("
+    "  INSERT INTO usage_adjustments"
+    f"  (event_id, period_start, created_at, {', '.join((*_HOURLY_COLUMNS, *MEASURES))})"
+    "  SELECT i.event_id, p.period_start, :recorded_at, i.merchant_id, i.hour_start,"
+    f"   '{METER_DESCRIPTIONS}',"
+    "   i.model, i.cache_hit, i.risk_verdict,"
+    "   1, i.prompt_tokens, i.completion_tokens, coalesce(i.cached_tokens, 0),"
+    "   (i.cached_tokens IS NULL)::int, (i.status = 'blocked')::int,"
+    "   (i.risk_verdict = 'review')::int, (i.status = 'failed')::int"
+    "  FROM inserted i JOIN closed_periods p ON p.merchant_id = i.merchant_id"
+    "   AND p.period_start <= i.hour_start AND i.hour_start < p.period_end"
+    "  WHERE i.disposition = 'adjustment'"
+    "  ON CONFLICT (event_id) DO NOTHING"
+    ") SELECT count(*) FROM inserted"
 )
 _SQLITE_CHUNK = 500
 HOURLY_KEY: tuple[str, ...] = (
@@ -174,6 +235,18 @@ def _pg_insert_calls(
         for row in zip(*(columns[c] for c in CALL_COLUMNS), strict=True):
             copy.write_row((*row, recorded_at))
     return set(session.execute(_PG_INSERT_FROM_STAGE).scalars().all())  # one fetchall
+
+
+def ingest_calls(
+    session: Session, calls: Sequence[CallCompletedStruct], *, recorded_at: datetime
+) -> int:
+    """PostgreSQL: count `calls` in the ledger in one statement; return how many were new.
+
+    New calls become raw rows plus either hourly aggregates or, for an hour inside a closed
+    period, adjustments; calls whose `event_id` is already stored change nothing.
+    """
+    params = {"calls": msgspec.json.encode(calls).decode(), "recorded_at": recorded_at}
+    return int(session.execute(_PG_INGEST, params).scalar_one())
 
 
 def add_to_hourly(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -8,8 +8,13 @@ batch's, which also claims the event ids) it
 2. sends calls whose hour lies in a closed period to `usage_adjustments`, the rest to the
    hourly ledger (a late event lands in the hour it happened);
 3. inserts the raw rows in one statement (`ON CONFLICT (event_id) DO NOTHING RETURNING`) and
-   adds to the aggregates and adjustments only the rows actually inserted, aggregated in
-   Python per (merchant, hour, dimensions), then one upsert statement.
+   adds to the aggregates and adjustments only the rows actually inserted. On PostgreSQL
+   that is one COPY and one statement per batch (`repository.ingest_calls`: hours, closed
+   periods and sums computed by the database); on SQLite the rows are classified and
+   summed in Python per (merchant, hour, dimensions), then one upsert.
+
+The raw rows are unique on `event_id`, so the metering consumer needs no separate claim of
+the event ids: `ingest_calls` reports how many events were repeats.
 
 Nothing is half-applied: a failure rolls back the whole batch with its claims.
 """
@@ -24,9 +29,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from liftmeter.consumer import Rejection
+from liftmeter.consumer import Applied, Rejection
+from liftmeter.db import is_postgres
 from liftmeter.errors import Conflict, ValidationFailed
-from liftmeter.events import CallCompleted, Event
+from liftmeter.events import CallCompleted, CallCompletedStruct, Event, as_call_struct
 from metering import repository
 from metering.models import MEASURES, METER_DESCRIPTIONS, ClosedPeriod, Disposition
 
@@ -42,8 +48,12 @@ def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _reject_reason(event: Event, now: datetime, merchants: set[str]) -> str | None:
-    if not isinstance(event, CallCompleted):
+Call = CallCompleted | CallCompletedStruct
+"""A call event as the consumer decodes it (`decode_call`) or as a producer built it."""
+
+
+def _reject_reason(event: Event | Call, now: datetime, merchants: set[str]) -> str | None:
+    if not isinstance(event, Call):
         return f"not a call event: {event.event_type}"
     if event.merchant_id not in merchants:
         return f"merchant_id: unknown merchant {event.merchant_id!r}"
@@ -61,7 +71,7 @@ def _closed_period_start(periods: Periods, merchant_id: str, hour: datetime) -> 
     return None
 
 
-def _measures(call: CallCompleted) -> tuple[int, ...]:
+def _measures(call: Call) -> tuple[int, ...]:
     """One call as the MEASURES counters (same arithmetic as `repository.calls_as_measures`)."""
     cached = call.cached_tokens
     return (
@@ -80,7 +90,7 @@ def _measures(call: CallCompleted) -> tuple[int, ...]:
 class _Batch:
     """The accepted calls of one batch, column-wise for the bulk insert."""
 
-    calls: list[CallCompleted]
+    calls: list[Call]
     hours: list[datetime]
     periods: list[datetime | None]
 
@@ -106,7 +116,7 @@ class _Batch:
         }
 
 
-def _classify(session: Session, calls: list[CallCompleted]) -> _Batch:
+def _classify(session: Session, calls: list[Call]) -> _Batch:
     hours = [hour_of(e.occurred_at) for e in calls]
     periods: Periods = {}
     if calls:
@@ -165,18 +175,44 @@ def _adjustment_rows(batch: _Batch, inserted: set[uuid.UUID]) -> list[dict[str, 
 
 
 def record_calls(
-    session: Session, events: Sequence[Event], *, now: datetime | None = None
+    session: Session, events: Sequence[Event | Call], *, now: datetime | None = None
 ) -> list[Rejection]:
     """Count `events` in the ledger exactly once; return the ones that must not count.
 
     Idempotent on `event_id`: an event already recorded changes nothing. Flushes, never
     commits: the caller's transaction (one consumer batch) makes it durable.
     """
+    return list(ingest_calls(session, events, now=now).rejections)
+
+
+def ingest_calls(
+    session: Session, events: Sequence[Event | Call], *, now: datetime | None = None
+) -> Applied:
+    """`record_calls`, also counting the events that were already recorded (repeats)."""
     now = now or datetime.now(UTC)
     repository.lock_ledger_for_ingest(session)
+    accepted, rejections = _screen(session, events, now)
+    if not accepted:
+        return Applied(rejections, 0)
+    if is_postgres(session):
+        structs = [c if isinstance(c, CallCompletedStruct) else as_call_struct(c) for c in accepted]
+        fresh = repository.ingest_calls(session, structs, recorded_at=now)
+    else:
+        batch = _classify(session, accepted)
+        inserted = repository.insert_calls(session, batch.columns(), recorded_at=now)
+        repository.add_to_hourly(session, _hourly_rows(batch, inserted))
+        repository.insert_adjustments(session, _adjustment_rows(batch, inserted))
+        fresh = len(inserted)
+    return Applied(rejections, len(accepted) - fresh)
+
+
+def _screen(
+    session: Session, events: Sequence[Event | Call], now: datetime
+) -> tuple[list[Call], list[Rejection]]:
+    """The calls that may count (first of each event id) and the rejected events."""
     merchants = repository.known_merchants(session, {e.merchant_id for e in events})
     rejections: list[Rejection] = []
-    accepted: list[CallCompleted] = []
+    accepted: list[Call] = []
     seen: set[uuid.UUID] = set()
     for event in events:
         if event.event_id in seen:
@@ -184,15 +220,11 @@ def record_calls(
         seen.add(event.event_id)
         reason = _reject_reason(event, now, merchants)
         if reason is None:
-            assert isinstance(event, CallCompleted)
+            assert isinstance(event, Call)
             accepted.append(event)
         else:
             rejections.append(Rejection(event.event_id, reason))
-    batch = _classify(session, accepted)
-    inserted = repository.insert_calls(session, batch.columns(), recorded_at=now)
-    repository.add_to_hourly(session, _hourly_rows(batch, inserted))
-    repository.insert_adjustments(session, _adjustment_rows(batch, inserted))
-    return rejections
+    return accepted, rejections
 
 
 def close_period(

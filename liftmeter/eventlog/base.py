@@ -12,18 +12,16 @@ from __future__ import annotations
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import NamedTuple, Self
 
 from liftmeter.events import Event
 
 TopicPartition = tuple[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One delivered message and its position."""
+class Record(NamedTuple):
+    """One delivered message and its position (a tuple: consumers build one per message)."""
 
     topic: str
     partition: int

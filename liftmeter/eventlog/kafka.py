@@ -47,7 +47,7 @@ class KafkaEventProducer(Producer):
                 enable_idempotence=True,
                 linger_ms=5,
                 batch_size=256 * 1024,
-                compression_type="gzip",
+                compression_type=None if settings.compression == "none" else settings.compression,
                 max_block_ms=timeout_ms,
                 request_timeout_ms=timeout_ms,
                 delivery_timeout_ms=timeout_ms * 3,
