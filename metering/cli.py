@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import signal
 import threading
 from typing import Annotated
@@ -50,10 +51,33 @@ def run(
         int | None,
         typer.Option(min=1, max=100_000, help="Batch size [default: events.poll_max_records]."),
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Group members to run, one process each; Kafka splits the topic's partitions "
+            "between them (Kafka only: the embedded log serves one member per group).",
+        ),
+    ] = 1,
 ) -> None:
     """Consume call events into the usage ledger until SIGTERM or Ctrl-C."""
     rt = _runtime()
     rt.event_log.ensure_topics([topic])
+    backend = rt.settings.events.backend
+    if processes > 1:
+        rt.close()
+        if backend != "kafka":
+            raise typer.BadParameter(
+                "scaling out needs LIFTMETER_EVENTS__BACKEND=kafka", param_hint="--processes"
+            )
+        console.print(f"metering: {processes} members of group {group} on {topic}")
+        raise typer.Exit(_run_members(processes, topic, group, max_records))
+    _consume(rt, topic, group, max_records)
+
+
+def _consume(rt: Runtime, topic: str, group: str, max_records: int | None) -> None:
+    """One member of the group in this process, until SIGTERM or Ctrl-C."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     console.print(f"metering: consuming {topic} as group {group}", highlight=False)
@@ -72,6 +96,35 @@ def run(
             f"dead-lettered {outcome.dead_lettered}"
         )
     rt.close()
+
+
+def _member(topic: str, group: str, max_records: int | None) -> None:
+    """Entry point of a member process (spawned: nothing is inherited but the arguments)."""
+    _consume(_runtime(check_events=False), topic, group, max_records)
+
+
+def _run_members(processes: int, topic: str, group: str, max_records: int | None) -> int:
+    """Run `processes` members until SIGTERM/Ctrl-C; the exit status of the worst member."""
+    spawn = multiprocessing.get_context("spawn")
+    members = [
+        spawn.Process(target=_member, args=(topic, group, max_records), name=f"metering-{i}")
+        for i in range(processes)
+    ]
+    for member in members:
+        member.start()
+
+    def stop_members(*_: object) -> None:
+        for member in members:
+            if member.is_alive():
+                member.terminate()  # SIGTERM: each member finishes its batch and exits
+
+    signal.signal(signal.SIGTERM, stop_members)
+    signal.signal(signal.SIGINT, stop_members)
+    for member in members:
+        member.join()
+    return max((abs(m.exitcode or 0) for m in members if m.exitcode != -signal.SIGTERM), default=0)
+
+
 
 
 @app.command()
