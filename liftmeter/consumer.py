@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from liftmeter.db import insert_ignoring_conflicts, is_postgres
 from liftmeter.errors import EventLogUnavailable, LiftmeterError
-from liftmeter.eventlog.base import Consumer, EventLog, Record, next_offsets
+from liftmeter.eventlog.base import Consumer, Delivered, EventLog, next_offsets
 from liftmeter.events import EventDecodeError, decode_event
 from liftmeter.logging import get_logger
 from liftmeter.models import DeadLetter, ProcessedEvent
@@ -73,7 +73,11 @@ class Rejection(NamedTuple):
 
 
 class Applied(NamedTuple):
-    """What a self-deduplicating handler (`claims=False`) did with a batch."""
+    """What a self-deduplicating handler (`claims=False`) did with a batch.
+
+    `duplicates` counts the events it skipped as already applied, repeats of an event
+    inside the batch included.
+    """
 
     rejections: Sequence[Rejection]
     duplicates: int
@@ -99,9 +103,9 @@ class EventHandler(Protocol):
 
 
 class _Polled(NamedTuple):
-    records: list[Record]
-    decoded: list[tuple[Record, Identified]]
-    bad: list[tuple[Record, str]]
+    records: Sequence[Delivered]
+    decoded: list[tuple[Delivered, Identified]]
+    bad: list[tuple[Delivered, str]]
 
 
 @dataclass
@@ -147,7 +151,7 @@ def claim_event_ids(
     return fresh
 
 
-def record_dead_letter(session: Session, group_id: str, record: Record, reason: str) -> None:
+def record_dead_letter(session: Session, group_id: str, record: Delivered, reason: str) -> None:
     """Keep `record` with `reason`; a redelivered record is kept once."""
     row = {
         "group_id": group_id,
@@ -243,7 +247,7 @@ class ConsumerRunner:
                 batch = following
         return total
 
-    def _poll(self) -> list[Record]:
+    def _poll(self) -> Sequence[Delivered]:
         return self.consumer.poll(max_records=self._max_records, timeout_ms=self._timeout_ms)
 
     def _poll_and_decode(self) -> _Polled:
@@ -251,7 +255,7 @@ class ConsumerRunner:
         return _Polled(records, *self._decode(records))
 
     def _apply_batch(
-        self, decoded: Sequence[tuple[Record, Identified]], bad: Sequence[tuple[Record, str]]
+        self, decoded: Sequence[tuple[Delivered, Identified]], bad: Sequence[tuple[Delivered, str]]
     ) -> BatchOutcome:
         """One transaction for the batch; on an unexpected error, one per event."""
         try:
@@ -266,10 +270,10 @@ class ConsumerRunner:
             return self._apply_one_by_one(decoded, bad)
 
     def _decode(
-        self, records: Sequence[Record]
-    ) -> tuple[list[tuple[Record, Identified]], list[tuple[Record, str]]]:
-        decoded: list[tuple[Record, Identified]] = []
-        bad: list[tuple[Record, str]] = []
+        self, records: Sequence[Delivered]
+    ) -> tuple[list[tuple[Delivered, Identified]], list[tuple[Delivered, str]]]:
+        decoded: list[tuple[Delivered, Identified]] = []
+        bad: list[tuple[Delivered, str]] = []
         decode = self._decode_one
         for record in records:
             try:
@@ -281,34 +285,38 @@ class ConsumerRunner:
     def _apply(
         self,
         session: Session,
-        decoded: Sequence[tuple[Record, Identified]],
-        bad: Sequence[tuple[Record, str]],
+        decoded: Sequence[tuple[Delivered, Identified]],
+        bad: Sequence[tuple[Delivered, str]],
     ) -> BatchOutcome:
         outcome = BatchOutcome()
         for record, reason in bad:
             record_dead_letter(session, self.group_id, record, reason)
-        first: dict[uuid.UUID, tuple[Record, Identified]] = {}
-        for record, event in decoded:
-            first.setdefault(event.event_id, (record, event))
         if self._claims:
+            first: dict[uuid.UUID, tuple[Delivered, Identified]] = {}
+            for record, event in decoded:
+                first.setdefault(event.event_id, (record, event))
             fresh_ids = claim_event_ids(session, self.group_id, list(first))
-            fresh = [first[eid] for eid in first if eid in fresh_ids]
+            fresh: Sequence[tuple[Delivered, Identified]] = [
+                first[eid] for eid in first if eid in fresh_ids
+            ]
         else:
-            fresh = list(first.values())
+            fresh = decoded  # the handler deduplicates, repeats inside the batch included
         result = self._handler(session, [event for _, event in fresh]) if fresh else []
         rejections, repeats = (
             (result.rejections, result.duplicates) if isinstance(result, Applied) else (result, 0)
         )
-        by_id = {event.event_id: record for record, event in fresh}
-        for rejection in rejections:
-            record_dead_letter(session, self.group_id, by_id[rejection.event_id], rejection.reason)
+        if rejections:
+            by_id = {event.event_id: record for record, event in fresh}
+            for rejection in rejections:
+                record = by_id[rejection.event_id]
+                record_dead_letter(session, self.group_id, record, rejection.reason)
         outcome.dead_lettered = len(bad) + len(rejections)
         outcome.applied = len(fresh) - len(rejections) - repeats
         outcome.duplicates = len(decoded) - len(fresh) + repeats
         return outcome
 
     def _apply_one_by_one(
-        self, decoded: Sequence[tuple[Record, Identified]], bad: Sequence[tuple[Record, str]]
+        self, decoded: Sequence[tuple[Delivered, Identified]], bad: Sequence[tuple[Delivered, str]]
     ) -> BatchOutcome:
         total = BatchOutcome()
         with self._sessions.begin() as session:

@@ -284,17 +284,6 @@ _TIME_KEY = b'"occurred_at":"'
 _PLAIN_UTC_TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|\+00:00)\"")
 
 
-def _plain_utc_time(raw: bytes) -> bool:
-    """Whether `occurred_at` appears once, unescaped, in a spelling of `_PLAIN_UTC_TIME`."""
-    at = raw.find(_TIME_KEY)
-    return (
-        at >= 0
-        and b"\\" not in raw  # no escaped key or value can hide a second `occurred_at`
-        and raw.find(_TIME_KEY, at + 1) < 0
-        and _PLAIN_UTC_TIME.match(raw, at + len(_TIME_KEY)) is not None
-    )
-
-
 def as_call_struct(event: CallCompleted) -> CallCompletedStruct:
     """A pydantic-decoded call as the struct (for the rare message only pydantic accepts)."""
     fields = CallCompletedStruct.__struct_fields__
@@ -309,7 +298,13 @@ def decode_call(raw: bytes) -> CallCompletedStruct | Event:
     `EventDecodeError` exactly when `decode_event` would. Producers write compact JSON
     (`Event.encode`), which takes the fast path; other spellings are decoded by pydantic.
     """
-    if _plain_utc_time(raw):
+    at = raw.find(_TIME_KEY)
+    if (  # `occurred_at` once, unescaped (no escaped key can hide a second one), plain UTC
+        at >= 0
+        and b"\\" not in raw
+        and raw.find(_TIME_KEY, at + 1) < 0
+        and _PLAIN_UTC_TIME.match(raw, at + len(_TIME_KEY)) is not None
+    ):
         try:
             call = _CALL_DECODER.decode(raw)
         except (msgspec.DecodeError, UnicodeDecodeError):

@@ -125,8 +125,6 @@ def _run_members(processes: int, topic: str, group: str, max_records: int | None
     return max((abs(m.exitcode or 0) for m in members if m.exitcode != -signal.SIGTERM), default=0)
 
 
-
-
 @app.command()
 def rebuild() -> None:
     """Recompute the hourly aggregates from the raw call rows (one transaction)."""

@@ -188,12 +188,12 @@ def record_calls(
 def ingest_calls(
     session: Session, events: Sequence[Event | Call], *, now: datetime | None = None
 ) -> Applied:
-    """`record_calls`, also counting the events that were already recorded (repeats)."""
+    """`record_calls`, also counting the repeats (already recorded, or twice in `events`)."""
     now = now or datetime.now(UTC)
     repository.lock_ledger_for_ingest(session)
-    accepted, rejections = _screen(session, events, now)
+    accepted, rejections, repeats = _screen(session, events, now)
     if not accepted:
-        return Applied(rejections, 0)
+        return Applied(rejections, repeats)
     if is_postgres(session):
         structs = [c if isinstance(c, CallCompletedStruct) else as_call_struct(c) for c in accepted]
         fresh = repository.ingest_calls(session, structs, recorded_at=now)
@@ -203,13 +203,13 @@ def ingest_calls(
         repository.add_to_hourly(session, _hourly_rows(batch, inserted))
         repository.insert_adjustments(session, _adjustment_rows(batch, inserted))
         fresh = len(inserted)
-    return Applied(rejections, len(accepted) - fresh)
+    return Applied(rejections, repeats + len(accepted) - fresh)
 
 
 def _screen(
     session: Session, events: Sequence[Event | Call], now: datetime
-) -> tuple[list[Call], list[Rejection]]:
-    """The calls that may count (first of each event id) and the rejected events."""
+) -> tuple[list[Call], list[Rejection], int]:
+    """The calls that may count, the rejected events, and the repeats inside `events`."""
     merchants = repository.known_merchants(session, {e.merchant_id for e in events})
     rejections: list[Rejection] = []
     accepted: list[Call] = []
@@ -224,7 +224,7 @@ def _screen(
             accepted.append(event)
         else:
             rejections.append(Rejection(event.event_id, reason))
-    return accepted, rejections
+    return accepted, rejections, len(events) - len(seen)
 
 
 def close_period(

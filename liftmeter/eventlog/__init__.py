@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from liftmeter.eventlog.base import (
     Consumer,
+    Delivered,
     EventLog,
     Producer,
     Record,
@@ -23,6 +24,7 @@ __all__ = [
     "Consumer",
     "EventLog",
     "Producer",
+    "Delivered",
     "Record",
     "TopicPartition",
     "build_event_log",

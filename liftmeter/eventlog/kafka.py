@@ -10,6 +10,7 @@ assigned by the group coordinator, so more consumers in a group split the work.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -21,7 +22,7 @@ from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from liftmeter.errors import ConfigurationError, EventLogUnavailable
-from liftmeter.eventlog.base import Consumer, EventLog, Producer, Record, TopicPartition
+from liftmeter.eventlog.base import Consumer, Delivered, EventLog, Producer, TopicPartition
 from liftmeter.logging import get_logger
 from liftmeter.settings import EventsSettings
 
@@ -100,16 +101,14 @@ class KafkaEventConsumer(Consumer):
         except KafkaError as exc:
             raise EventLogUnavailable(f"cannot reach Kafka: {exc}", param=SETTING) from None
 
-    def poll(self, *, max_records: int, timeout_ms: int) -> list[Record]:
+    def poll(self, *, max_records: int, timeout_ms: int) -> list[Delivered]:
         try:
             batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         except KafkaError as exc:
             raise EventLogUnavailable(f"Kafka poll failed: {exc}") from None
-        return [
-            Record(m.topic, m.partition, m.offset, m.key, m.value)
-            for tp in sorted(batches, key=lambda t: (t.topic, t.partition))
-            for m in batches[tp]
-        ]
+        # kafka-python's ConsumerRecords, in partition order (each partition's in offset order)
+        ordered = sorted(batches, key=lambda t: (t.topic, t.partition))
+        return list(itertools.chain.from_iterable(batches[tp] for tp in ordered))
 
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         if not offsets:

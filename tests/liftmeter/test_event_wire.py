@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 
+from liftmeter import events
 from liftmeter.events import (
     CallCompleted,
     CallCompletedStruct,
     ConversionRecorded,
+    Event,
     EventDecodeError,
-    _plain_utc_time,
     decode_call,
     decode_event,
 )
@@ -142,10 +143,20 @@ def test_struct_has_exactly_the_contract_fields() -> None:
     assert struct_required - {"event_id", "event_type", "schema_version"} == required
 
 
-def test_producer_spelling_takes_the_fast_path() -> None:
+def test_producer_spelling_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    contract: list[bytes | str] = []
+
+    def counting(raw: bytes | str) -> Event:
+        contract.append(raw)
+        return decode_event(raw)
+
+    monkeypatch.setattr(events, "decode_event", counting)
     event = CallCompleted.model_validate_json(json.dumps(_call()))
-    assert _plain_utc_time(event.encode())
-    assert not _plain_utc_time(json.dumps(_call()).encode())  # spaces: pydantic decides
+    assert isinstance(decode_call(event.encode()), CallCompletedStruct)
+    assert contract == []  # msgspec alone
+    spaced = json.dumps(_call()).encode()
+    assert isinstance(decode_call(spaced), CallCompletedStruct)
+    assert contract == [spaced]  # another spelling: pydantic decides
 
 
 def test_offset_times_are_normalised_to_utc() -> None:
