@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from billing.risk.templates import CLOSERS, FAMILIES, OPENERS, PRODUCTS, SLOTS, Family
+from billing.risk.templates_v3 import FAMILIES_V3, SLOTS_V3
 from liftmeter.errors import ValidationFailed
 
 DEFAULT_SEED = 20240601
@@ -48,6 +49,11 @@ SPLITS = ("train", "test")
 # Examples per phrasing family, by label: every family, train or held out, gets the same
 # share, so adding training families does not shrink the test split.
 PER_FAMILY = {"pass": 60, "review": 46, "block": 44}
+# Families in the order they were added to the phrase bank: each group is rendered after
+# the previous one, so adding training families never changes an earlier group's examples
+# (the held-out split among them).
+FAMILY_GROUPS: tuple[tuple[Family, ...], ...] = (FAMILIES, FAMILIES_V3)
+ALL_SLOTS: dict[str, tuple[str, ...]] = {**SLOTS, **SLOTS_V3}
 _SLOT = re.compile(r"\{(\w+)\}")
 _MAX_ATTEMPTS_PER_EXAMPLE = 40
 
@@ -68,7 +74,7 @@ def fill_slots(template: str, rng: random.Random, *, product: str) -> str:
 
     def pick(match: re.Match[str]) -> str:
         slot = match.group(1)
-        return product if slot == "product" else rng.choice(SLOTS[slot])
+        return product if slot == "product" else rng.choice(ALL_SLOTS[slot])
 
     return _SLOT.sub(pick, template)
 
@@ -95,14 +101,18 @@ def render_example(family: Family, rng: random.Random) -> Example:
 
 
 def generate_examples(seed: int = DEFAULT_SEED) -> list[Example]:
-    """The whole dataset for `seed`: `PER_FAMILY[label]` unique examples per family."""
+    """The whole dataset for `seed`: `PER_FAMILY[label]` unique examples per family.
+
+    One seeded stream renders `FAMILY_GROUPS` in order, each group label by label; a
+    text already made by an earlier family is redrawn.
+    """
     rng = random.Random(seed)
     examples: list[Example] = []
     seen: set[str] = set()
-    for label in LABELS:
-        families = [family for family in FAMILIES if family.label == label]
-        for family in families:
-            examples.extend(_unique_examples(family, PER_FAMILY[label], rng, seen))
+    for group in FAMILY_GROUPS:
+        for label in LABELS:
+            for family in (family for family in group if family.label == label):
+                examples.extend(_unique_examples(family, PER_FAMILY[label], rng, seen))
     return examples
 
 
