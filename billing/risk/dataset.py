@@ -5,16 +5,19 @@
     python -m billing.risk.dataset --out billing/risk/data/risk_dataset.jsonl --seed 20240601
 
 How it is made. Every example is a short product description assembled from an opener
-(product name and features), one or two body sentences drawn from one phrasing *family*
-in `templates.py`, and an optional closer. The family decides the label: `pass` (ordinary
-copy, including hard negatives such as "cures in 24 hours" for glue, dog treats, vitamin
-dosages, money-back guarantees), `review` (claims that need a person: structure/function
-claims, "clinically proven", "risk-free", soft financial or baby-care promises, mild
-language, a showroom address) and `block` (disease claims, guaranteed results, financial
-promises, absolute child-safety claims, certifications, profanity and insults, personal
-data). Slots are filled from fixed lists with a seeded `random.Random`, so the same seed
-gives byte-identical output. Duplicated texts are dropped. Every family gets
-`PER_FAMILY[label]` examples, train and held-out alike.
+(product name and features), one or two body sentences drawn from one phrasing *family* in
+`templates.py` (data versions 1-2, every held-out family among them) or `templates_v3.py`
+(data version 3, training only), and an optional closer. The family decides the label:
+`pass` (ordinary copy, including hard negatives such as "cures in 24 hours" for glue, dog
+treats, vitamin dosages, money-back guarantees), `review` (claims that need a person:
+structure/function claims, "clinically proven", "risk-free", soft financial or baby-care
+promises, mild language, a showroom address) and `block` (disease claims, guaranteed
+results, financial promises, absolute child-safety claims, certifications, profanity and
+insults, personal data). Slots are filled from fixed lists with a seeded `random.Random`,
+so the same seed gives byte-identical output. Duplicated texts are redrawn. Every family
+gets `PER_FAMILY[label]` examples, train and held-out alike. The groups of `FAMILY_GROUPS`
+are rendered in order, so adding a group leaves every earlier example (the held-out split
+included) byte-identical.
 
 The split is by phrasing family, not by row: families marked `held_out` form the test
 split and never appear in training, so the evaluation measures generalisation to new
