@@ -3,13 +3,14 @@ regression, scored with numpy.
 
 Feature schemes (`FeatureScheme`): `embedding` (the 384-d all-MiniLM-L6-v2 sentence
 embedding from `encoder.py`), `ngrams` (word 1-2-grams and char_wb 2-5-grams, sublinear
-TF-IDF) and `both` (the two joined; the embedding is scaled by `EMBEDDING_WEIGHT` so it is
-not drowned by 60k sparse columns). Training fits a multinomial logistic regression inside
-`CalibratedClassifierCV` (sigmoid, folds split by phrasing family) and then copies the
-fitted numbers into a `LinearHead`: per fold, the coefficients, intercepts and per-class
-sigmoid parameters. Scoring is `LinearHead.probabilities`: one matrix product, a sigmoid,
-a per-fold normalisation and a mean over folds; the same arithmetic as scikit-learn's
-`predict_proba` (a test checks it), without its per-call validation overhead.
+TF-IDF) and `both` (the two joined; the embedding is scaled by `EMBEDDING_WEIGHT`, how
+much it counts against 60k sparse columns). Training fits a multinomial logistic
+regression inside `CalibratedClassifierCV` (sigmoid, folds split by phrasing family) and
+then copies the fitted numbers into a `LinearHead`: per fold, the coefficients, intercepts
+and per-class sigmoid parameters. Scoring is `LinearHead.probabilities`: one matrix
+product, a sigmoid, a per-fold normalisation and a mean over folds; the same arithmetic
+as scikit-learn's `predict_proba` (a test checks it), without its per-call validation
+overhead.
 
 The artefact is a directory: `risk_classifier.joblib` (scheme, fitted vectoriser if any,
 head arrays) and `manifest.json` (`ClassifierManifest`). The encoder weights are not in
@@ -50,8 +51,11 @@ MODEL_DIR = Path(__file__).parent / "model"
 MODEL_FILE = "risk_classifier.joblib"
 MANIFEST_FILE = "manifest.json"
 MODEL_FAMILY = "risk-minilm-lr"
-FEATURE_SCHEME = 2
-EMBEDDING_WEIGHT = 2.0
+# Scheme 3: the embedding weight went from 2.0 to 1.0 (data version 3, chosen by grouped
+# cross-validation on the training split, docs/risk.md). Not stored in the artefact, so a
+# change of weight is a change of scheme and of the model version.
+FEATURE_SCHEME = 3
+EMBEDDING_WEIGHT = 1.0
 _C = 8.0
 
 CalibrationFolds = list[tuple[NDArray[np.intp], NDArray[np.intp]]]

@@ -5,16 +5,19 @@
     python -m billing.risk.dataset --out billing/risk/data/risk_dataset.jsonl --seed 20240601
 
 How it is made. Every example is a short product description assembled from an opener
-(product name and features), one or two body sentences drawn from one phrasing *family*
-in `templates.py`, and an optional closer. The family decides the label: `pass` (ordinary
-copy, including hard negatives such as "cures in 24 hours" for glue, dog treats, vitamin
-dosages, money-back guarantees), `review` (claims that need a person: structure/function
-claims, "clinically proven", "risk-free", soft financial or baby-care promises, mild
-language, a showroom address) and `block` (disease claims, guaranteed results, financial
-promises, absolute child-safety claims, certifications, profanity and insults, personal
-data). Slots are filled from fixed lists with a seeded `random.Random`, so the same seed
-gives byte-identical output. Duplicated texts are dropped. Every family gets
-`PER_FAMILY[label]` examples, train and held-out alike.
+(product name and features), one or two body sentences drawn from one phrasing *family* in
+`templates.py` (data versions 1-2, every held-out family among them) or `templates_v3.py`
+(data version 3, training only), and an optional closer. The family decides the label:
+`pass` (ordinary copy, including hard negatives such as "cures in 24 hours" for glue, dog
+treats, vitamin dosages, money-back guarantees), `review` (claims that need a person:
+structure/function claims, "clinically proven", "risk-free", soft financial or baby-care
+promises, mild language, a showroom address) and `block` (disease claims, guaranteed
+results, financial promises, absolute child-safety claims, certifications, profanity and
+insults, personal data). Slots are filled from fixed lists with a seeded `random.Random`,
+so the same seed gives byte-identical output. Duplicated texts are redrawn. Every family
+gets `PER_FAMILY[label]` examples, train and held-out alike. The groups of `FAMILY_GROUPS`
+are rendered in order, so adding a group leaves every earlier example (the held-out split
+included) byte-identical.
 
 The split is by phrasing family, not by row: families marked `held_out` form the test
 split and never appear in training, so the evaluation measures generalisation to new
@@ -39,6 +42,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from billing.risk.templates import CLOSERS, FAMILIES, OPENERS, PRODUCTS, SLOTS, Family
+from billing.risk.templates_v3 import FAMILIES_V3, SLOTS_V3
 from liftmeter.errors import ValidationFailed
 
 DEFAULT_SEED = 20240601
@@ -48,6 +52,11 @@ SPLITS = ("train", "test")
 # Examples per phrasing family, by label: every family, train or held out, gets the same
 # share, so adding training families does not shrink the test split.
 PER_FAMILY = {"pass": 60, "review": 46, "block": 44}
+# Families in the order they were added to the phrase bank: each group is rendered after
+# the previous one, so adding training families never changes an earlier group's examples
+# (the held-out split among them).
+FAMILY_GROUPS: tuple[tuple[Family, ...], ...] = (FAMILIES, FAMILIES_V3)
+ALL_SLOTS: dict[str, tuple[str, ...]] = {**SLOTS, **SLOTS_V3}
 _SLOT = re.compile(r"\{(\w+)\}")
 _MAX_ATTEMPTS_PER_EXAMPLE = 40
 
@@ -68,7 +77,7 @@ def fill_slots(template: str, rng: random.Random, *, product: str) -> str:
 
     def pick(match: re.Match[str]) -> str:
         slot = match.group(1)
-        return product if slot == "product" else rng.choice(SLOTS[slot])
+        return product if slot == "product" else rng.choice(ALL_SLOTS[slot])
 
     return _SLOT.sub(pick, template)
 
@@ -95,14 +104,18 @@ def render_example(family: Family, rng: random.Random) -> Example:
 
 
 def generate_examples(seed: int = DEFAULT_SEED) -> list[Example]:
-    """The whole dataset for `seed`: `PER_FAMILY[label]` unique examples per family."""
+    """The whole dataset for `seed`: `PER_FAMILY[label]` unique examples per family.
+
+    One seeded stream renders `FAMILY_GROUPS` in order, each group label by label; a
+    text already made by an earlier family is redrawn.
+    """
     rng = random.Random(seed)
     examples: list[Example] = []
     seen: set[str] = set()
-    for label in LABELS:
-        families = [family for family in FAMILIES if family.label == label]
-        for family in families:
-            examples.extend(_unique_examples(family, PER_FAMILY[label], rng, seen))
+    for group in FAMILY_GROUPS:
+        for label in LABELS:
+            for family in (family for family in group if family.label == label):
+                examples.extend(_unique_examples(family, PER_FAMILY[label], rng, seen))
     return examples
 
 

@@ -28,7 +28,7 @@ from functools import lru_cache
 
 # Bumped whenever a rule changes what it matches: the model version carries it, so every
 # verdict names the rule set as well as the classifier that produced it.
-RULES_VERSION = 2
+RULES_VERSION = 3
 
 
 class ReasonCode(StrEnum):
@@ -49,6 +49,7 @@ class ReasonCode(StrEnum):
     PII_CARD = "pii_card"
     PII_NATIONAL_ID = "pii_national_id"
     PII_ADDRESS = "pii_address"
+    PII_BANK_ACCOUNT = "pii_bank_account"
     COMPETITOR_TRADEMARK = "competitor_trademark"
 
 
@@ -285,11 +286,13 @@ _CERTIFICATION = PatternRule(
     ReasonCode.CERTIFICATION_CLAIM,
     Severity.HIGH,
     re.compile(
-        r"\b(?:fda|cdc|who|ema|nhs)[- ](?:approved|certified|endorsed|cleared|recommended)\b"
+        r"\b(?:fda|(?-i:CDC|WHO|EMA|NHS))[- ](?:approved|certified|endorsed|cleared|recommended)\b"
         r"|\b(?:approved|cleared|certified|endorsed)\s+by\s+(?:the\s+)?"
         r"(?:fda|food\s+and\s+drug\s+administration)\b",
         _I,
     ),
+    # "has not been approved by the FDA" is a disclaimer (rule set 3)
+    accept=lambda match, text: _is_certification(match, text),
 )
 
 # The FTC's "gut check" weight-loss claims: always false, so hard hits.
@@ -528,6 +531,17 @@ _MEDICINE_SWAP = PatternRule(
     ),
 )
 
+_WARNING_BEFORE = re.compile(
+    r"\b(?:never|do\s+not|don'?t|must\s+not|should\s+not)\b(?:\W+\w+){0,3}\W*$", _I
+)
+
+
+def _sentence_before(text: str, position: int) -> str:
+    """The text of the sentence that contains `position`, up to `position`."""
+    start = max(text.rfind(mark, 0, position) for mark in ".!?;")
+    return text[start + 1 : position]
+
+
 _KIDS_ANY = r"(?:babies|baby|infants?|newborns?|toddlers?|children|child|kids?|little\s+ones?)"
 _UNSUPERVISED = (
     r"(?:unattended|unsupervised|without\s+(?:an?\s+)?(?:adult|supervision|supervising)|"
@@ -546,6 +560,8 @@ _CHILD_UNSUPERVISED = PatternRule(
         r"|\b(?:crib|cot|cradle)\s+(?:accidents?|deaths?)\b",
         _I,
     ),
+    # "Never leave your child unattended" is the warning, not the claim (rule set 3).
+    accept=lambda match, text: not _WARNING_BEFORE.search(_sentence_before(text, match.start())),
 )
 
 _EARN = (
@@ -605,6 +621,332 @@ _BODY_CLAIM = PatternRule(
     ),
 )
 
+# --- Rule set 3 ------------------------------------------------------------------------
+# More of RISK.md's prohibited kinds, each written from the policy statement and checked
+# against the training split's hard negatives (pharmacy accessories, certified-organic
+# labels, "foolproof", "for Dummies", safe-sleep warnings, cured ham and epoxy, business
+# addresses, savings rates).
+
+_INSULT_NOUNS = (
+    r"fools?(?!-?proof)(?!\s+for\s+(?:this|these|it|the)\b)",
+    r"losers?",
+    r"dunces?",
+    r"dolts?",
+    r"simpletons?",
+    r"cretins?",
+    r"airheads?",
+    r"boneheads?",
+    r"knuckleheads?",
+    r"jerks",
+    r"scumbags?",
+    r"jackass(?:es)?",
+    r"dipshits?",
+    r"twits?",
+    r"buffoons?",
+    r"goddamn(?:ed)?",
+    r"arseholes?",
+    r"bollocks",
+)
+_INSULT_ADJECTIVES = (
+    r"(?:stupid|dumb|brainless|clueless|gullible|pathetic|ignorant|lazy|ugly|worthless|"
+    r"spineless|dim-witted|feeble-minded)"
+)
+_PEOPLE = (
+    r"(?:people|person|customers?|shoppers?|buyers?|folks|users?|parents|sheep|ones|"
+    r"losers|fools|suckers|idiots)"
+)
+# Insults aimed at people (shoppers, rivals' customers, reviewers): the words themselves,
+# an insulting adjective on a word for people, or "you are dumb".
+_INSULT = PatternRule(
+    ReasonCode.PROFANITY,
+    Severity.HIGH,
+    re.compile(
+        rf"\b{_alt(_INSULT_NOUNS)}\b"
+        r"|\b(?:total|complete|absolute|real|such|bunch\s+of|for)\s+suckers\b"
+        rf"|\b{_INSULT_ADJECTIVES}(?:,\s+\w+)?\s+{_PEOPLE}\b"
+        rf"|\b(?:you(?:'re|\s+are)|are\s+you|you\s+must\s+be|to\s+be)\s+(?:so\s+|too\s+|a\s+)?"
+        rf"{_INSULT_ADJECTIVES}\b"
+        rf"|\btoo\s+(?:dumb|stupid|brainless)\s+(?:to|for)\b"
+        rf"|\b{_PEOPLE}\s+(?:are|is)\s+(?:so\s+|just\s+)?{_INSULT_ADJECTIVES}\b",
+        _I,
+    ),
+)
+
+_BUSINESS_PLACE = re.compile(
+    r"\b(?:our|we|us|showroom|store|shop|boutique|office|studio|warehouse|outlet|gallery|"
+    r"factory|headquarters|branch|caf[eé]|restaurant|market|booth|stall|clinic|salon)\b",
+    _I,
+)
+
+
+def _is_private_address(match: re.Match[str], text: str) -> bool:
+    """A street address that the sentence does not present as the merchant's premises."""
+    if not _is_address(match, text):
+        return False
+    start = max(text.rfind(mark, 0, match.start()) for mark in ".!?")
+    ends = [i for i in (text.find(mark, match.end()) for mark in ".!?") if i >= 0]
+    sentence = text[start + 1 : min(ends, default=len(text))]
+    return _BUSINESS_PLACE.search(sentence) is None
+
+
+# A private person's street address is personal data (RISK.md); a shop's is not.
+_PRIVATE_ADDRESS = PatternRule(
+    ReasonCode.PII_ADDRESS,
+    Severity.HIGH,
+    _ADDRESS.pattern,
+    accept=_is_private_address,
+)
+
+
+def _is_iban(match: re.Match[str], _text: str) -> bool:
+    compact = re.sub(r"\s", "", match.group(0)).upper()
+    rearranged = compact[4:] + compact[:4]
+    digits = "".join(str(int(char, 36)) for char in rearranged)
+    return 15 <= len(compact) <= 34 and int(digits) % 97 == 1
+
+
+_BANK_IBAN = PatternRule(
+    ReasonCode.PII_BANK_ACCOUNT,
+    Severity.HIGH,
+    re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b"),
+    accept=_is_iban,
+)
+_BANK_DETAILS = PatternRule(
+    ReasonCode.PII_BANK_ACCOUNT,
+    Severity.HIGH,
+    re.compile(
+        r"\b(?:bank\s+details|(?:bank\s+)?account(?:\s+(?:number|no\.?))?|routing(?:\s+number)?|"
+        r"sort\s+code)\s*[:#]?\s*\d[\d\s/-]{5,}\d",
+        _I,
+    ),
+)
+
+_AGENCY = (
+    r"(?:(?-i:FDA|CDC|WHO|EMA|NHS|MHRA|AMA|TGA)|(?:u\.s\.\s+)?food\s+and\s+drug\s+administration|"
+    r"centers\s+for\s+disease\s+control|world\s+health\s+organi[sz]ation|health\s+canada|"
+    r"american\s+medical\s+association|ministry\s+of\s+health|fda)"
+)
+_ENDORSED = (
+    r"(?:approved|cleared|certified|endorsed|recommended|authori[sz]ed|sanctioned|backed|"
+    r"confirmed|licensed)"
+)
+_NEGATION_NEAR = re.compile(r"\b(?:not|never|no|nor|isn't|hasn't|wasn't|without)\b", _I)
+
+
+def _is_certification(match: re.Match[str], text: str) -> bool:
+    return _NEGATION_NEAR.search(_sentence_before(text, match.end())) is None
+
+
+# An agency's approval, clearance or endorsement claimed in any word order (rule set 1
+# covered "FDA-approved" and "approved by the FDA").
+_AGENCY_APPROVAL = PatternRule(
+    ReasonCode.CERTIFICATION_CLAIM,
+    Severity.HIGH,
+    re.compile(
+        rf"\b{_ENDORSED}\s+by\s+(?:the\s+)?{_AGENCY}\b"
+        rf"|\b{_AGENCY}\s+(?:has\s+|have\s+)?(?:officially\s+|fully\s+)?"
+        r"(?:approved|cleared|certified|endorsed|recommends?|recommended|authori[sz]ed|confirmed)\b"
+        rf"|\b{_AGENCY}[- ](?:approval|clearance|endorsement|certification|approved|cleared)\b"
+        rf"|\b(?:approval|clearance|endorsement)\s+(?:from|of)\s+(?:the\s+)?{_AGENCY}\b"
+        r"|\b(?:government|official|federal|regulatory)\s+approval\s+(?:for|to)\s+"
+        r"(?:treat|cure|prevent|relieve|heal)\w*",
+        _I,
+    ),
+    accept=_is_certification,
+)
+
+_MORE_DISEASES = (
+    "pneumonia",
+    "bronchitis",
+    "sinusitis",
+    "glaucoma",
+    "cataracts?",
+    "multiple sclerosis",
+    "epilepsy",
+    "seizures",
+    "schizophrenia",
+    "bipolar disorder",
+    "hypothyroidism",
+    "anemia",
+    "anaemia",
+    "irritable bowel syndrome",
+    "ibs",
+    "acid reflux",
+    "gerd",
+    "erectile dysfunction",
+    "infertility",
+    "sepsis",
+    "malaria",
+    "tuberculosis",
+    "measles",
+    "heart attacks?",
+    "cancer cells",
+    "memory loss",
+)
+# Named diseases that rule set 2 did not list, under the same sentence checks.
+_MORE_DISEASE_MENTION = PatternRule(
+    ReasonCode.MEDICAL_CLAIM,
+    Severity.HIGH,
+    re.compile(rf"\b{_alt(_MORE_DISEASES)}\b", _I),
+    accept=_is_disease_claim,
+)
+
+_ORGANS = (
+    r"(?:arteries|pancreas|liver|kidneys?|nerves?|brain(?:\s+cells)?|cartilage|lungs?|heart|"
+    r"thyroid|immune\s+system|blood\s+vessels|joints?)"
+)
+_CURE_CONTEXT_VETO = re.compile(
+    r"\b(?:epoxy|glue|paint|sealant|concrete|resin|varnish|adhesive|coat|finish|ham|bacon|"
+    r"meats?|salmon|salami|pork|beef|tobacco|cheese)\b",
+    _I,
+)
+
+
+def _is_cure_testimonial(match: re.Match[str], text: str) -> bool:
+    window = text[max(0, match.start() - 80) : match.end() + 40]
+    return _CURE_CONTEXT_VETO.search(window) is None
+
+
+# Claims that a product repairs organs, beats infections inside the body, replaces
+# vaccines, or cured someone: disease claims without a disease's name.
+_BODY_REPAIR = PatternRule(
+    ReasonCode.MEDICAL_CLAIM,
+    Severity.HIGH,
+    re.compile(
+        r"\b(?:unclogs?|unclogging|clears?\s+out|flush(?:es)?\s+out|repairs?|rebuilds?|"
+        r"regenerates?|resets?|reboots?|detox(?:es|ifies)?)\s+(?:your\s+|the\s+|damaged\s+|"
+        rf"worn\s+|clogged\s+|failing\s+)*{_ORGANS}\b"
+        r"|\b(?:kills?|neutrali[sz]es?|destroys?|wipes?\s+out)\s+(?:\w+\s+){0,2}"
+        r"(?:viruses|virus|bacteria|germs|parasites)\s+(?:in|inside|within|before\s+they\s+reach)"
+        r"\s+(?:your|the)\s+(?:body|lungs|blood|system|gut)\b"
+        r"|\b(?:better\s+than|replaces?|instead\s+of|no\s+need\s+for)\s+(?:a\s+|the\s+|your\s+)?"
+        r"(?:flu\s+shots?|vaccines?|vaccinations?|jabs?)\b"
+        r"|\bvaccines?\s+(?:are\s+)?unnecessary\b|\bmakes?\s+vaccines?\s+unnecessary\b"
+        r"|\b(?:scans?|tests?|biopsy|blood\s+work)\s+came\s+back\s+(?:clean|clear|normal)\b",
+        _I,
+    ),
+)
+_CURED_PERSON = PatternRule(
+    ReasonCode.MEDICAL_CLAIM,
+    Severity.HIGH,
+    re.compile(r"\b(?:i|i'm|he|she|they|we|my\s+\w+)\b(?:\W+\w+){0,3}?\W+cured\b", _I),
+    accept=_is_cure_testimonial,
+)
+_MORE_MEDICINE_SWAP = PatternRule(
+    ReasonCode.MEDICAL_CLAIM,
+    Severity.HIGH,
+    re.compile(
+        r"\b(?:taper(?:ing)?\s+off|trade\s+(?:in\s+)?|swap\s+(?:out\s+)?|threw\s+out|throw\s+out|"
+        r"tossed|binned|refill(?:ing)?|version\s+of|works\s+(?:just\s+)?as\s+well\s+as)"
+        rf"\s+(?:your\s+|their\s+|my\s+|the\s+)?{_MEDICINES}\b",
+        _I,
+    ),
+)
+
+_BODY_WORDS = (
+    r"(?:lose|losing|shed|shedding|melts?|melting|slim\w*|sculpts?|fat|weight|abs|pounds|lbs|kg)"
+)
+_NO_EFFORT = (
+    r"(?:while\s+you\s+sleep|without\s+(?:a\s+single\s+|any\s+)?(?:effort|workouts?|exercis\w*|"
+    r"diet\w*|giving\s+up)|(?:with\s+)?zero\s+effort|no\s+effort\s+at\s+all)"
+)
+_SKIN_FLAWS = (
+    r"(?:acne|wrinkles?|stretch\s+marks|dark\s+spots|cellulite|hair\s+loss|"
+    r"bald(?:ness|\s+spots?)?|varicose\s+veins)"
+)
+_GONE_FOR_GOOD = (
+    r"(?:never\s+come\s+back|(?:disappear|vanish)\w*\s+(?:completely|forever|for\s+good)|"
+    r"permanently|gone\s+(?:forever|for\s+good)|erases?\s+every)"
+)
+# Guaranteed results without the word: effortless body change, results that cannot fail,
+# certain for everyone, permanent and instant.
+_EFFORTLESS_RESULT = PatternRule(
+    ReasonCode.GUARANTEE,
+    Severity.HIGH,
+    re.compile(
+        rf"\b{_BODY_WORDS}\b[^.!?;]*\b{_NO_EFFORT}"
+        rf"|\b{_NO_EFFORT}\b[^.!?;]*\b{_BODY_WORDS}\b"
+        r"|\bpermanent\s+results\b|\binstant(?:ly)?,?\s+(?:and\s+)?permanent\b"
+        r"|\b(?:cannot|can'?t)\s+(?:possibly\s+)?fail\b(?!\s+to\b)|\bimpossible\s+to\s+fail\b"
+        r"|\b(?:certain|assured|guaranteed)\s+for\s+every(?:one|\s+(?:single\s+)?"
+        r"(?:user|customer|person|buyer))\b"
+        r"|\b100\s?%\s+(?:win|success|hit)\s+rate\b"
+        rf"|\b{_SKIN_FLAWS}\b[^.!?;]*\b{_GONE_FOR_GOOD}"
+        rf"|\b{_GONE_FOR_GOOD}\b[^.!?;]*\b{_SKIN_FLAWS}\b",
+        _I,
+    ),
+)
+
+_RETURN_CONTEXT = (
+    r"(?:grows?|earns?|returns?|yields?|gains?|profits?|lock\s+in|makes?|interest|deposit|"
+    r"money|savings|capital|portfolio|account)"
+)
+# No-loss and get-rich promises that rule set 2 did not word.
+_NO_LOSS = PatternRule(
+    ReasonCode.FINANCIAL_PROMISE,
+    Severity.HIGH,
+    re.compile(
+        r"\b(?:no|zero|without\s+(?:any\s+)?)\s*(?:chance|risk|possibility)\s+of\s+(?:a\s+)?loss(?:es)?\b"
+        r"|\b(?:principal|deposit|capital)\s+is\s+(?:fully\s+|completely\s+|100\s?%\s+)?"
+        r"(?:protected|guaranteed|safe)\b"
+        r"|\bnever\s+los(?:es|e|t)\s+(?:a\s+)?(?:single\s+)?(?:trades?|bets?|months?)\b"
+        r"|\bnot\s+lost\s+a\s+single\s+(?:trade|bet|month|penny|cent|dime)\b"
+        r"|\b(?:bot|system|strategy|signals?|fund|method|algorithm|portfolio)\s+(?:that\s+)?"
+        r"(?:never|cannot|can'?t)\s+lose[s]?\b"
+        r"|\b(?:picks?|stocks?|shares?|investments?|portfolio|coins?|tokens?)\s+(?:that\s+)?"
+        r"(?:simply\s+)?(?:cannot|can'?t|never)\s+go\s+down\b"
+        r"|\b(?:fortune|rich|wealthy|millions?)\s+(?:overnight|in\s+(?:just\s+|only\s+)?"
+        r"(?:\d+|a|one|two|three|a\s+few)\s+(?:days?|weeks?|months?|hours?))\b"
+        r"|\b(?:beat|beats|beating|outperforms?)\s+the\s+market\s+every\b"
+        r"|\bfull[- ]time\s+income\b"
+        rf"|\b{_RETURN_CONTEXT}\b[^.!?;]*\b\d+(?:\.\d+)?\s?%\s+(?:a|per|every|each)\s+"
+        r"(?:day|week|month)\b",
+        _I,
+    ),
+)
+
+_SAFETY_GEAR = (
+    r"(?:straps?|harness|car\s+seat|safe[- ]sleep\s+(?:rules|guidelines)|baby\s+gate|rails?)"
+)
+# Absolute child safety, rule set 3: unsafe sleep positions, hazards declared impossible,
+# safety equipment declared unnecessary.
+_CHILD_HAZARD = PatternRule(
+    ReasonCode.CHILD_SAFETY_CLAIM,
+    Severity.HIGH,
+    re.compile(
+        r"\b(?:sleep|sleeps|sleeping|nap|naps|napping)\b[^.!?;]*\b(?:on\s+(?:their|his|her|its)\s+"
+        r"(?:tummy|stomach|front)|face\s+down|on\s+(?:any|the|an)\s+(?:sofa|couch|adult\s+bed))\b"
+        r"|\bco-?sleeping\b[^.!?;]*\b(?:safe|risk-free)\b"
+        r"|\bimpossible\s+(?:for\s+(?:a|your|the)\s+(?:\w+\s+){1,2})?to\s+(?:choke|suffocate|drown|"
+        r"fall\s+out|get\s+hurt|be\s+hurt|get\s+injured)\b"
+        rf"|\b(?:zero|no)\s+risk\s+of\s+(?:injury|injuries|harm|choking|suffocation|drowning)\b"
+        rf"[^.!?;]*\b{_KIDS_ANY}\b"
+        r"|\bmakes?\s+(?:\w+\s+)?(?:accidents?|injur(?:y|ies)|choking|suffocation|drowning|falls)"
+        r"\s+impossible\b"
+        rf"|\b(?:skip|ditch|forget|no\s+need\s+for)\s+(?:the\s+|your\s+)?{_SAFETY_GEAR}"
+        rf"|\bno\s+{_KIDS_ANY}\s+(?:has\s+|have\s+)?(?:ever\s+)?(?:been\s+|got\s+)?"
+        r"(?:hurt|injured|harmed)\b"
+        r"|\bprotects?\s+(?:your\s+\w+(?:\s+\w+)?\s+)?in\s+(?:any|every)\s+(?:crash|accident|fall)\b",
+        _I,
+    ),
+    accept=lambda match, text: not _WARNING_BEFORE.search(_sentence_before(text, match.start())),
+)
+
+RULE_SET_3: tuple[PatternRule, ...] = (
+    _INSULT,
+    _PRIVATE_ADDRESS,
+    _BANK_IBAN,
+    _BANK_DETAILS,
+    _AGENCY_APPROVAL,
+    _MORE_DISEASE_MENTION,
+    _BODY_REPAIR,
+    _CURED_PERSON,
+    _MORE_MEDICINE_SWAP,
+    _EFFORTLESS_RESULT,
+    _NO_LOSS,
+    _CHILD_HAZARD,
+)
+
 PARAPHRASE_RULES: tuple[PatternRule, ...] = (
     _DISEASE_MENTION,
     _MEDICINE_SWAP,
@@ -632,6 +974,7 @@ DEFAULT_RULES: tuple[PatternRule, ...] = (
     _NATIONAL_ID,
     _ADDRESS,
     *PARAPHRASE_RULES,
+    *RULE_SET_3,
 )
 
 

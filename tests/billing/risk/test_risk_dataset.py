@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from billing.risk.dataset import (
     DEFAULT_DATASET_PATH,
+    PER_FAMILY,
     file_sha256,
     generate_examples,
     load_dataset,
     write_dataset,
 )
+from billing.risk.templates import FAMILIES
+from billing.risk.templates_v3 import FAMILIES_V3
 from liftmeter.errors import ValidationFailed
 
 
@@ -54,3 +60,24 @@ def test_bad_line_names_line_and_field(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed, match="line 2") as caught:
         load_dataset(path)
     assert caught.value.param == "label"
+
+
+# SHA-256 of the held-out rows (JSON lines, sorted keys) since data version 2: adding
+# training families must never change the test split.
+HELD_OUT_SHA256 = "ba3fc5cb26b5a3a6656ef3d0ce101f23ce1cc1148e8cd24de78a6a0ad452c592"
+
+
+def test_held_out_split_is_unchanged_by_new_training_families() -> None:
+    test_rows = [e for e in load_dataset() if e.split == "test"]
+    lines = "".join(json.dumps(asdict(e), sort_keys=True) + "\n" for e in test_rows)
+    assert len(test_rows) == 914
+    assert hashlib.sha256(lines.encode("utf-8")).hexdigest() == HELD_OUT_SHA256
+
+
+def test_version_3_families_are_training_only_and_full_size() -> None:
+    names = {family.name for family in FAMILIES_V3}
+    assert not any(family.held_out for family in FAMILIES_V3)
+    assert names.isdisjoint(family.name for family in FAMILIES)
+    counts = Counter(e.family for e in load_dataset() if e.family in names)
+    assert all(counts[f.name] == PER_FAMILY[f.label] for f in FAMILIES_V3)
+    assert {e.split for e in load_dataset() if e.family in names} == {"train"}

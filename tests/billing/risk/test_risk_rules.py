@@ -163,3 +163,112 @@ def test_paraphrased_claims_are_caught(text: str, code: ReasonCode | None) -> No
 )
 def test_paraphrase_rules_leave_ordinary_copy_alone(text: str) -> None:
     assert all(hit.severity is not Severity.HIGH for hit in find_rule_hits(text)), text
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Only losers settle for the generic brand.", ReasonCode.PROFANITY),
+        ("Fools and suckers pay double elsewhere.", ReasonCode.PROFANITY),
+        ("Stupid people buy the knockoffs.", ReasonCode.PROFANITY),
+        ("Are you dumb? Buy the real thing.", ReasonCode.PROFANITY),
+        ("Cheap shoppers are pathetic.", ReasonCode.PROFANITY),
+        ("Screw them, they are a bunch of jackasses.", ReasonCode.PROFANITY),
+        ("Her home address is 742 Evergreen Terrace; stop by.", ReasonCode.PII_ADDRESS),
+        ("Send the refund to GB29 NWBK 6016 1331 9268 19.", ReasonCode.PII_BANK_ACCOUNT),
+        ("Bank details: 021000021 / 9876543.", ReasonCode.PII_BANK_ACCOUNT),
+        ("Endorsed by the World Health Organization.", ReasonCode.CERTIFICATION_CLAIM),
+        ("The FDA has approved it for daily use.", ReasonCode.CERTIFICATION_CLAIM),
+        ("Carries the seal of approval from the CDC.", ReasonCode.CERTIFICATION_CLAIM),
+        ("Government approval to treat back pain.", ReasonCode.CERTIFICATION_CLAIM),
+        ("Relief from epilepsy without a clinic visit.", ReasonCode.MEDICAL_CLAIM),
+        ("Unclogs your arteries in weeks.", ReasonCode.MEDICAL_CLAIM),
+        ("Better than a flu shot.", ReasonCode.MEDICAL_CLAIM),
+        ("After years of pain, my mother finally feels cured.", ReasonCode.MEDICAL_CLAIM),
+        ("His scans came back clean after a month.", ReasonCode.MEDICAL_CLAIM),
+        ("You can taper off your antidepressants.", ReasonCode.MEDICAL_CLAIM),
+        ("Lose 10 pounds while you sleep.", ReasonCode.GUARANTEE),
+        ("Melts stubborn fat with zero effort.", ReasonCode.GUARANTEE),
+        ("Instant, permanent results.", ReasonCode.GUARANTEE),
+        ("It simply cannot fail.", ReasonCode.GUARANTEE),
+        ("Lock in 12% a month with no chance of loss.", ReasonCode.FINANCIAL_PROMISE),
+        ("Your principal is fully protected.", ReasonCode.FINANCIAL_PROMISE),
+        ("The trading bot that never loses.", ReasonCode.FINANCIAL_PROMISE),
+        ("Turn spare change into a fortune overnight.", ReasonCode.FINANCIAL_PROMISE),
+        ("Lets your baby sleep safely on their tummy.", ReasonCode.CHILD_SAFETY_CLAIM),
+        ("Impossible for a toddler to choke on.", ReasonCode.CHILD_SAFETY_CLAIM),
+        ("So secure you can skip the straps on short trips.", ReasonCode.CHILD_SAFETY_CLAIM),
+        ("The only crib that makes accidents impossible.", ReasonCode.CHILD_SAFETY_CLAIM),
+    ],
+)
+def test_rule_set_3_catches_policy_claims(text: str, code: ReasonCode) -> None:
+    hits = [hit for hit in find_rule_hits(text) if hit.code is code]
+    assert hits, text
+    assert any(hit.severity is Severity.HIGH for hit in hits)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Foolproof setup: plug it in and you are done.",
+        "A fool-proof lock for the garden shed.",
+        "Don't be fooled by cheap imitations.",
+        "The cats are fools for this catnip toy.",
+        "Investing for Dummies, the newest edition.",
+        "A stupidly simple tool for busy cooks; dumbbells sold separately.",
+        "Visit our flagship store at 12 Oak Lane.",
+        "Pick it up from our warehouse at 88 Harbor Road.",
+        "Model GB12 3456 7890 1234 in stock.",
+        "USDA certified organic and Fair Trade certified.",
+        "This product has not been approved by the FDA.",
+        "Made in an FDA-registered facility.",
+        "Parents who approved the design helped us test it.",
+        "Moms who recommend it love the soft fabric.",
+        "Once the epoxy is fully cured, sand it smooth.",
+        "My grandmother cured her own ham this way.",
+        "Repairs damaged hair and restores shine.",
+        "Kills 99.9% of germs on kitchen surfaces.",
+        "Flush out the fuel lines before storage; resets your router in one tap.",
+        "Pair it with regular exercise and a balanced diet.",
+        "Burns evenly for 60 hours.",
+        "It won't fail you on the trail, and you can't fail to notice the grip.",
+        "Past performance does not guarantee future results.",
+        "Save 15% every month with subscribe and save.",
+        "It never loses its shape, wash after wash.",
+        "Place your baby on their back to sleep, as paediatricians advise.",
+        "Never let your baby sleep on their tummy.",
+        "Never leave your child unattended on a raised surface.",
+        "Do not skip the straps, even on short trips.",
+        "Warning: choking hazard, small parts; not for children under 3.",
+        "A bedside sleeper for safe co-sleeping arrangements.",
+    ],
+)
+def test_rule_set_3_leaves_hard_negatives_alone(text: str) -> None:
+    assert all(hit.severity is not Severity.HIGH for hit in find_rule_hits(text)), text
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Our signals have a 100% win rate.", ReasonCode.GUARANTEE),
+        ("Your acne will never come back.", ReasonCode.GUARANTEE),
+        ("Stretch marks disappear completely after one tube.", ReasonCode.GUARANTEE),
+        ("No toddler has ever been hurt using it.", ReasonCode.CHILD_SAFETY_CLAIM),
+        ("Protects your little one in any crash.", ReasonCode.CHILD_SAFETY_CLAIM),
+    ],
+)
+def test_rule_set_3_catches_outcome_promises(text: str, code: ReasonCode) -> None:
+    assert any(h.code is code and h.severity is Severity.HIGH for h in find_rule_hits(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Permanent hair dye that covers grey hairs permanently.",
+        "Scratches and scars disappear completely from wood with this polish.",
+        "Permanently installed rails for the crib.",
+        "A permanent marker with a fine tip.",
+    ],
+)
+def test_outcome_rules_leave_permanent_products_alone(text: str) -> None:
+    assert all(hit.severity is not Severity.HIGH for hit in find_rule_hits(text)), text
