@@ -10,6 +10,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from kafka import KafkaAdminClient
 
 from liftmeter.runtime import open_runtime
 
@@ -38,6 +39,16 @@ def _cli(pg_url: str, backend: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def _stable_members(group: str) -> int:
+    """Members of `group` once the broker reports it stable (0 before)."""
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA_SERVERS)
+    try:
+        info = admin.describe_groups([group])[group]
+    finally:
+        admin.close()
+    return len(info["members"]) if info["group_state"] == "Stable" else 0
+
+
 @pytest.mark.kafka
 def test_members_split_the_partitions_and_count_each_call_once(
     pg_url: str, kafka_servers: str
@@ -51,12 +62,13 @@ def test_members_split_the_partitions_and_count_each_call_once(
         call_event(merchants[i % 17], i, occurred_at=BASE_TIME + timedelta(seconds=i))
         for i in range(TOTAL)
     ]
+    proc = _cli(pg_url, "kafka", "--processes", "2", "--topic", topic, "--group", group)
+    wait_for(lambda: _stable_members(group) == 2, timeout_s=120)  # both joined, then events
     with rt.event_log.producer() as producer:
         for i, ev in enumerate(events):
             producer.send(topic, ev.encode(), ev.key)
             if i % 50 == 0:
                 producer.send(topic, ev.encode(), ev.key)  # a re-published event
-    proc = _cli(pg_url, "kafka", "--processes", "2", "--topic", topic, "--group", group)
     try:
         wait_for(lambda: raw_rows(rt.engine) >= TOTAL, timeout_s=180)
         wait_for(lambda: rt.event_log.lag(group, [topic]) == 0, timeout_s=60)
