@@ -143,8 +143,8 @@ def phase_raw(args: argparse.Namespace) -> dict[str, Any]:
 class _TimedHandler:
     """MeteringHandler that notes when each batch was applied and how many events it had."""
 
-    def __init__(self) -> None:
-        self._inner = MeteringHandler()
+    def __init__(self, group_id: str) -> None:
+        self._inner = MeteringHandler(group_id=group_id)
         self.timeline: list[tuple[float, int]] = []
 
     def __call__(self, session: Any, events: Any) -> Any:
@@ -158,7 +158,7 @@ def phase_bulk(args: argparse.Namespace) -> dict[str, Any]:
     engine = build_engine(DatabaseSettings(url=args.db_url, pool_size=2))
     sessions = session_factory(engine)
     log = KafkaEventLog(_events_settings(args))
-    handler = _TimedHandler()
+    handler = _TimedHandler(args.group)
     with log.consumer(args.group, [args.topic]) as consumer:
         runner = metering_runner(
             consumer,
@@ -220,7 +220,7 @@ def phase_naive(args: argparse.Namespace) -> dict[str, Any]:
     sessions = session_factory(engine)
     log = KafkaEventLog(_events_settings(args))
     group = f"metering-naive-{uuid.uuid4().hex[:8]}"
-    handler = MeteringHandler()
+    handler = MeteringHandler(group_id=group)
     applied, started = 0, None
     with log.consumer(group, [args.topic]) as consumer:
         while applied < args.count:

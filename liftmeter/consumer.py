@@ -18,11 +18,13 @@ message is dead-lettered alone and the rest goes through. Database connection er
 not dead-lettered: they propagate, nothing is committed, and the batch comes again.
 
 A handler whose own writes are unique on the event id (metering's raw call rows) may run
-with `claims=False`: the runner then skips `processed_events`, and the handler reports
-which events were repeats (`Applied.duplicates`). The delivery guarantee is the same, one
-unique insert per event cheaper. A runner may also take its own `decode` (metering reads
-call events with `liftmeter.events.decode_call`); it must raise `EventDecodeError` exactly
-where `decode_event` would.
+with `claims=False`: the runner then claims only the events the handler *rejected* (so a
+rejection stays final on redelivery and replay, as with claims: "unknown merchant" or "too
+far ahead" depend on when an event is seen), the handler skips ids its group has claimed
+and reports which events were repeats (`Applied.duplicates`). The delivery guarantee is
+the same, one unique insert per event cheaper. A runner may also take its own `decode`
+(metering reads call events with `liftmeter.events.decode_call`); it must raise
+`EventDecodeError` exactly where `decode_event` would.
 
 `run` with `overlap_poll=True` (PostgreSQL) polls and decodes batch n+1 while batch n's
 transaction runs in a worker thread: both mostly wait on sockets, so the overlap hides one
@@ -311,6 +313,8 @@ class ConsumerRunner:
             (result.rejections, result.duplicates) if isinstance(result, Applied) else (result, 0)
         )
         if rejections:
+            if not self._claims:  # a rejection is final for the group, as with claims
+                claim_event_ids(session, self.group_id, [r.event_id for r in rejections])
             by_id = {event.event_id: record for record, event in fresh}
             for rejection in rejections:
                 record = by_id[rejection.event_id]

@@ -44,14 +44,18 @@ class MeteringHandler:
     """The `EventHandler` of the metering group: records call events in the ledger.
 
     It deduplicates on its own (raw call rows are unique on `event_id`), so its runner runs
-    with `claims=False`.
+    with `claims=False` and claims only what the handler rejects; events `group_id` rejected
+    once stay rejected.
     """
 
-    def __init__(self, clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self, clock: Callable[[], datetime] | None = None, *, group_id: str = GROUP_ID
+    ) -> None:
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._group_id = group_id
 
     def __call__(self, session: Session, events: Sequence[Event | Call]) -> Applied:
-        return ingest_calls(session, events, now=self._clock())
+        return ingest_calls(session, events, now=self._clock(), settled_group=self._group_id)
 
 
 def metering_runner(
@@ -72,7 +76,7 @@ def metering_runner(
         consumer=consumer,
         sessions=sessions,
         group_id=group_id,
-        handler=handler or MeteringHandler(),
+        handler=handler or MeteringHandler(group_id=group_id),
         max_records=max_records,
         timeout_ms=timeout_ms,
         overlap_poll=overlap_poll,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from liftmeter.db import is_postgres
 from liftmeter.events import CallCompletedStruct
-from liftmeter.models import Merchant
+from liftmeter.models import Merchant, ProcessedEvent
 from metering.models import (
     MEASURES,
     METER_DESCRIPTIONS,
@@ -156,7 +156,9 @@ _PG_INGEST = text(
     "  SELECT event_id, merchant_id, occurred_at, hour_start, call_id, model, cache_hit,"
     "   risk_verdict, status, prompt_tokens, completion_tokens, cached_tokens,"
     "   CASE WHEN period_start IS NULL THEN 'hourly' ELSE 'adjustment' END, :recorded_at"
-    "  FROM arriving ON CONFLICT (event_id) DO NOTHING"
+    "  FROM arriving WHERE NOT EXISTS (SELECT 1 FROM processed_events s"  # settled: rejected
+    "   WHERE s.group_id = :settled_group AND s.event_id = arriving.event_id)"
+    "  ON CONFLICT (event_id) DO NOTHING"
     "  RETURNING event_id, merchant_id, hour_start, model, cache_hit, risk_verdict, status,"
     "   prompt_tokens, completion_tokens, cached_tokens, disposition"
     "), hourly AS ("
@@ -278,12 +280,17 @@ def _pg_insert_calls(
 
 
 def ingest_calls(
-    session: Session, calls: Sequence[CallCompletedStruct], *, recorded_at: datetime
+    session: Session,
+    calls: Sequence[CallCompletedStruct],
+    *,
+    recorded_at: datetime,
+    settled_group: str | None = None,
 ) -> int:
     """PostgreSQL: count `calls` in the ledger in one statement; return how many were new.
 
     New calls become raw rows plus either hourly aggregates or, for an hour inside a closed
-    period, adjustments; calls whose `event_id` is already stored change nothing.
+    period, adjustments; calls whose `event_id` is already stored, or that `settled_group`
+    has settled (its consumer rejected them earlier, see `settled_ids`), change nothing.
     """
     rows = [
         _Arriving(
@@ -301,8 +308,28 @@ def ingest_calls(
         )
         for c in calls
     ]
-    params = {"calls": msgspec.json.encode(rows).decode(), "recorded_at": recorded_at}
+    params = {
+        "calls": msgspec.json.encode(rows).decode(),
+        "recorded_at": recorded_at,
+        "settled_group": settled_group,
+    }
     return int(session.execute(_PG_INGEST, params).scalar_one())
+
+
+def settled_ids(session: Session, group_id: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of `event_ids` the group has settled in `processed_events` (SQLite path)."""
+    table = ProcessedEvent.__table__
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(event_ids), _SQLITE_CHUNK):
+        chunk = event_ids[start : start + _SQLITE_CHUNK]
+        found.update(
+            session.scalars(
+                select(table.c.event_id)
+                .where(table.c.group_id == group_id)
+                .where(table.c.event_id.in_(chunk))
+            )
+        )
+    return found
 
 
 def add_to_hourly(session: Session, rows: Sequence[dict[str, Any]]) -> None:

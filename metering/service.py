@@ -186,9 +186,18 @@ def record_calls(
 
 
 def ingest_calls(
-    session: Session, events: Sequence[Event | Call], *, now: datetime | None = None
+    session: Session,
+    events: Sequence[Event | Call],
+    *,
+    now: datetime | None = None,
+    settled_group: str | None = None,
 ) -> Applied:
-    """`record_calls`, also counting the repeats (already recorded, or twice in `events`)."""
+    """`record_calls`, also counting the repeats (already recorded, or twice in `events`).
+
+    With `settled_group`, events that group's consumer rejected before (their ids are in
+    `processed_events`, see `liftmeter.consumer`) stay rejected: they count as repeats, even
+    if they would pass now (their merchant was created since, their time is no longer ahead).
+    """
     now = now or datetime.now(UTC)
     repository.lock_ledger_for_ingest(session)
     accepted, rejections, repeats = _screen(session, events, now)
@@ -196,14 +205,19 @@ def ingest_calls(
         return Applied(rejections, repeats)
     if is_postgres(session):
         structs = [c if isinstance(c, CallCompletedStruct) else as_call_struct(c) for c in accepted]
-        fresh = repository.ingest_calls(session, structs, recorded_at=now)
-    else:
-        batch = _classify(session, accepted)
-        inserted = repository.insert_calls(session, batch.columns(), recorded_at=now)
-        repository.add_to_hourly(session, _hourly_rows(batch, inserted))
-        repository.insert_adjustments(session, _adjustment_rows(batch, inserted))
-        fresh = len(inserted)
-    return Applied(rejections, repeats + len(accepted) - fresh)
+        fresh = repository.ingest_calls(
+            session, structs, recorded_at=now, settled_group=settled_group
+        )
+        return Applied(rejections, repeats + len(accepted) - fresh)
+    if settled_group is not None:
+        settled = repository.settled_ids(session, settled_group, [c.event_id for c in accepted])
+        accepted = [c for c in accepted if c.event_id not in settled]
+        repeats += len(settled)
+    batch = _classify(session, accepted)
+    inserted = repository.insert_calls(session, batch.columns(), recorded_at=now)
+    repository.add_to_hourly(session, _hourly_rows(batch, inserted))
+    repository.insert_adjustments(session, _adjustment_rows(batch, inserted))
+    return Applied(rejections, repeats + len(accepted) - len(inserted))
 
 
 def _screen(

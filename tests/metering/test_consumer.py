@@ -20,7 +20,7 @@ from liftmeter.consumer import ConsumerRunner
 from liftmeter.eventlog import Consumer
 from liftmeter.models import DeadLetter
 from liftmeter.runtime import Runtime, open_runtime
-from metering.consumer import MeteringHandler, run_consumer
+from metering.consumer import metering_runner, run_consumer
 from metering.models import UsageHourly
 from metering.replay import reconcile
 
@@ -40,13 +40,8 @@ class Stack:
     kind: str
 
     def runner(self, consumer: Consumer, group: str, max_records: int = 200) -> ConsumerRunner:
-        return ConsumerRunner(
-            consumer=consumer,
-            sessions=self.rt.sessions,
-            group_id=group,
-            handler=MeteringHandler(),
-            max_records=max_records,
-            timeout_ms=300,
+        return metering_runner(  # as `liftmeter metering run`: fast decode, no claims
+            consumer, self.rt.sessions, group_id=group, max_records=max_records, timeout_ms=300
         )
 
     def consume(self, group: str, messages: int, max_records: int = 200) -> None:
@@ -142,6 +137,25 @@ def test_bad_input_is_dead_lettered_with_a_reason_and_nothing_else_moves(stack: 
     joined = "\n".join(reasons)
     for fragment in ("unknown merchant", "future", "before 2020", "not JSON", "schema_version"):
         assert fragment in joined
+
+
+def test_a_rejected_call_stays_rejected_when_redelivered_after_its_merchant_exists(
+    stack: Stack,
+) -> None:
+    good = _calls(30)
+    early = call_event("mer_late", 1)  # its merchant does not exist yet
+    publish(stack.rt.event_log, stack.topic, [*good, early])
+    group = _group()
+    stack.consume(group, messages=len(good) + 1)
+    add_merchants(stack.rt.sessions, ["mer_late"])
+    stack.rt.event_log.rewind(group, [stack.topic])  # a replay into the same database
+    stack.consume(group, messages=len(good) + 1)
+    assert ledger(stack.rt.sessions) == expected(good)  # counted once; `early` never
+    with stack.rt.sessions() as session:
+        reasons = list(
+            session.scalars(select(DeadLetter.reason).where(DeadLetter.group_id == group))
+        )
+    assert reasons == ["merchant_id: unknown merchant 'mer_late'"]
 
 
 def test_replay_from_offset_zero_into_a_fresh_database_gives_an_identical_ledger(
