@@ -169,9 +169,9 @@ def phase_bulk(args: argparse.Namespace) -> dict[str, Any]:
             overlap_poll=True,  # as `metering.consumer.run_consumer` on PostgreSQL
             handler=handler,
         )
-        while True:
+        while True:  # until the whole group is done (a member may get no partition at all)
             runner.run(idle_polls_before_exit=3)
-            if handler.timeline and log.lag(args.group, [args.topic]) == 0:
+            if log.lag(args.group, [args.topic]) == 0:
                 break
     engine.dispose()
     return {"timeline": handler.timeline}
@@ -183,6 +183,7 @@ def _steady_rate(timelines: list[list[tuple[float, int]]]) -> tuple[int, float]:
     From the last member's first batch to the first member's last batch: group joins and
     rebalances before, and the tail after one member ran dry, are not timed.
     """
+    timelines = [t for t in timelines if t]  # members that were assigned partitions
     start = max(t[0][0] for t in timelines)
     end = min(t[-1][0] for t in timelines)
     events = sum(n for t in timelines for at, n in t if start < at <= end)
@@ -203,6 +204,7 @@ def _run_bulk(args: argparse.Namespace, db_url: str, processes: int) -> dict[str
     if any(p.returncode for p in procs):
         raise SystemExit("a metering benchmark member failed")
     events, seconds = _steady_rate([o["timeline"] for o in outs])
+    working = sum(1 for o in outs if o["timeline"])
     engine = build_engine(DatabaseSettings(url=db_url))
     with session_factory(engine)() as session:
         calls = int(session.execute(select(func.sum(UsageHourly.calls))).scalar_one() or 0)
@@ -212,6 +214,7 @@ def _run_bulk(args: argparse.Namespace, db_url: str, processes: int) -> dict[str
         "seconds": seconds,
         "ledger_calls": calls,
         "peak_rss_mb": max(o["peak_rss_mb"] for o in outs),
+        "members_with_partitions": working,
     }
 
 
@@ -348,7 +351,10 @@ def _print_table(results: dict[str, dict[str, Any]]) -> None:
         )
     for label, r in results.items():
         if "ledger_calls" in r:
-            print(f"ledger check, {label}: {r['ledger_calls']:,} calls in usage_hourly")
+            print(
+                f"ledger check, {label}: {r['ledger_calls']:,} calls in usage_hourly; "
+                f"members that consumed: {r['members_with_partitions']}"
+            )
 
 
 if __name__ == "__main__":
