@@ -52,7 +52,7 @@ from gateway.cache import ResponseCache, cache_key
 from gateway.masking import mask_value
 from gateway.models import ApiKey, CallRecord, Description
 from gateway.schemas import DescriptionRequest
-from gateway.spend import check_spend_cap, record_spend
+from gateway.spend import SPEND_VERDICTS, check_spend_cap, record_spend
 from inference.client import GenerationRequest, InferenceBackend
 from inference.prompts import TEMPLATE_VERSION, ProductInput, build_prompt
 from liftmeter.db import insert_ignoring_conflicts
@@ -455,7 +455,7 @@ def _finish(
                 model_version=result.risk["model_version"],
             )
         quota.settle(session, reservation, result.prompt_tokens + result.completion_tokens)
-        if event.risk_verdict == "pass" and event.status == SUCCEEDED:
+        if event.risk_verdict in SPEND_VERDICTS and event.status == SUCCEEDED:
             record_spend(
                 session,
                 merchant_id=merchant_id,

@@ -1,13 +1,16 @@
 """The monthly spend cap of a merchant's plan, enforced when a description call is admitted.
 
-Billable usage of the month so far (calls, cache hits, prompt and completion tokens of calls
-whose output passed the risk screen, the same quantities an invoice bills) is kept per
-merchant and UTC calendar month in `spend_months`, incremented with one atomic upsert in
-the transaction that records each call. At admission the call's worst case (one more call
-with the reserved prompt + `max_tokens` tokens) is added to the month's usage and priced
-with the plan in effect (`billing.service.usage_spend`: the sum of rounded usage lines,
-tiers and free units included); if that exceeds the cap, the call is refused with 429
-`spend_cap_reached` and `Retry-After` set to the start of the next month.
+Usage of the month so far that is or may become billable (calls, cache hits, prompt and
+completion tokens of calls whose output passed the risk screen or went to review: a
+reviewer's approval makes a review call billable like a passing one, and the cap must not
+be overshot by approvals that come later) is kept per merchant and UTC calendar month in
+`spend_months`, incremented with one atomic upsert in the transaction that records each
+call. Review calls that end up rejected are therefore counted against the cap although
+never billed: the cap errs on the side of the merchant's budget. At admission the call's
+worst case (one more call with the reserved prompt + `max_tokens` tokens) is added to the
+month's usage and priced with the plan in effect (`billing.service.usage_spend`: the sum of
+rounded usage lines, tiers and free units included); if that exceeds the cap, the call is
+refused with 429 `spend_cap_reached` and `Retry-After` set to the start of the next month.
 
 The cap covers pay-per-use spend only: the revenue share depends on lift measured after
 the fact and the minimum commitment is owed whether or not calls are made. Calls in flight
@@ -28,6 +31,9 @@ from billing.service import plan_in_effect, usage_spend
 from gateway.models import SpendMonth
 from liftmeter.db import insert_adding_counters
 from liftmeter.errors import RateLimited
+
+SPEND_VERDICTS = frozenset({"pass", "review"})
+"""Risk verdicts whose calls count against the cap (see the module docstring)."""
 
 
 def _usage(session: Session, merchant_id: str, month_start: datetime) -> dict[Component, int]:
@@ -91,7 +97,8 @@ def record_spend(
     prompt_tokens: int,
     completion_tokens: int,
 ) -> None:
-    """Add one billable call to the merchant's month (one atomic upsert, caller's transaction)."""
+    """Add one (possibly) billable call to the merchant's month (one atomic upsert, caller's
+    transaction)."""
     tokens = (0, 0) if cache_hit else (prompt_tokens, completion_tokens)
     counters = {
         "calls": 0 if cache_hit else 1,

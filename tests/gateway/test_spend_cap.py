@@ -81,6 +81,24 @@ def test_calls_are_refused_once_the_month_could_exceed_the_cap(gw: Harness) -> N
     )
 
 
+def test_review_calls_count_against_the_cap(gw: Harness) -> None:
+    """An approval may bill a review call later; the cap counts it when it is made."""
+    mid, headers = gw.merchant()
+    _set_plan(gw, mid, "1.00")
+    health = {**PRODUCT, "id": "vit-d3", "title": "Vitamin D3 capsules", "category": "health"}
+    first = gw.client.post(
+        "/v1/descriptions", json={"product": health, "max_tokens": 40}, headers=headers
+    )
+    assert first.status_code == 200, first.text
+    assert first.json()["risk"]["verdict"] == "review"  # a sensitive category
+    with gw.runtime.sessions() as session:
+        [month] = session.scalars(select(SpendMonth).where(SpendMonth.merchant_id == mid))
+    assert month.calls == 1
+    refused = _describe(gw, headers, "b")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "spend_cap_reached"
+
+
 def test_the_spend_is_priced_like_an_invoice() -> None:
     plan = parse_plan(_plan("1.00"))
     quantities = dict.fromkeys(Component, 0)
