@@ -167,6 +167,39 @@ def review_groups(
     return out
 
 
+def approved_reviews_by_hour(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    as_of: datetime,
+    merchant_id: str | None = None,
+) -> dict[tuple[str, datetime], list[ReviewGroup]]:
+    """The review calls approved as of `as_of`, per merchant and hour of [start, end).
+
+    For readers that price usage hour by hour (the usage page); the invoice run reads
+    `review_groups`. Same calls (hourly ledger only), one statement.
+    """
+    u = UsageCall.__table__.c
+    body = _join_items(_calls(_status_as_of(as_of)), outer=False).where(
+        u.hour_start >= start, u.hour_start < end, u.disposition == "hourly"
+    )
+    if merchant_id is not None:
+        body = body.where(u.merchant_id == merchant_id)
+    src = body.subquery("review_calls")
+    keys = [src.c.merchant_id, src.c.hour_start, src.c.status, src.c.cache_hit]
+    stmt = (
+        select(*keys, *_measures(src))
+        .where(src.c.status == ReviewStatus.APPROVED.value)
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    out: dict[tuple[str, datetime], list[ReviewGroup]] = {}
+    for row in session.execute(stmt):
+        out.setdefault((row.merchant_id, as_utc(row.hour_start)), []).append(_group(row))
+    return out
+
+
 def late_approved_reviews(
     session: Session, *, before: datetime, as_of: datetime, merchant_id: str | None = None
 ) -> dict[str, list[ReviewGroup]]:

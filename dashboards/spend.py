@@ -7,7 +7,9 @@ the month), so a day's spend is its *marginal* price within its month:
 
 with the plan in effect at the month's start (the one the month's invoice uses) and
 billing's own functions: `billing.invoice.billable_quantities` (calls with risk verdict
-`pass`, minus blocked and failed ones; flagged and blocked work is never billed) and
+`pass`, minus blocked and failed ones, plus the review calls a reviewer has approved so far,
+`billing.review_usage.approved_reviews_by_hour`; blocked work and pending or rejected
+review calls are never billed) and
 `billing.pricing.price_usage` (rounded per line, half-up, to the currency's minor unit).
 The spends of every hour or day of a month therefore add up exactly to the usage and
 included lines of that month's invoice (for the usage in the ledger when it is read).
@@ -32,6 +34,8 @@ from billing.invoice import Period, billable_quantities
 from billing.plans import Component, Plan, plan_from_json
 from billing.pricing import price_usage, total
 from billing.repository import UsageGroup
+from billing.review_usage import ReviewGroup, approved_reviews_by_hour
+from liftmeter.models import utcnow
 from metering.ledger import Granularity, UsageQuery, UsageRow, query_usage
 from metering.models import MEASURES
 
@@ -62,6 +66,10 @@ def _group(row: UsageRow) -> UsageGroup:
     )
 
 
+def _day(hour: datetime) -> datetime:
+    return hour.replace(hour=0)
+
+
 def _months(start: datetime, end: datetime) -> list[Period]:
     months, period = [], Period.of(start)
     while period.start < end:
@@ -82,15 +90,16 @@ def _plans(
     return out
 
 
-def _marginal(
-    plan: Plan, buckets: list[tuple[datetime, list[UsageGroup]]]
-) -> list[tuple[datetime, Decimal]]:
+Bucket = tuple[list[UsageGroup], list[ReviewGroup]]
+
+
+def _marginal(plan: Plan, buckets: list[tuple[datetime, Bucket]]) -> list[tuple[datetime, Decimal]]:
     """Each bucket's price as the change of the month-to-date rating (buckets in order)."""
     so_far = dict.fromkeys(Component, 0)
     before = Decimal(0)
     out = []
-    for moment, groups in buckets:
-        for component, units in billable_quantities(groups).items():
+    for moment, (groups, reviews) in buckets:
+        for component, units in billable_quantities(groups, reviews).items():
             so_far[component] += units
         after = total(price_usage(plan, so_far))
         out.append((moment, after - before))
@@ -118,12 +127,18 @@ def usage_spend(
             group_by=("cache_hit", "risk_verdict"),
         ),
     )
-    buckets: dict[tuple[str, datetime], dict[datetime, list[UsageGroup]]] = defaultdict(
-        lambda: defaultdict(list)
+    buckets: dict[tuple[str, datetime], dict[datetime, Bucket]] = defaultdict(
+        lambda: defaultdict(lambda: ([], []))
     )
     for row in rows:
         month = Period.of(row.period_start).start
-        buckets[(row.merchant_id, month)][row.period_start].append(_group(row))
+        buckets[(row.merchant_id, month)][row.period_start][0].append(_group(row))
+    approved = approved_reviews_by_hour(
+        session, start=months[0].start, end=end, as_of=utcnow(), merchant_id=merchant_id
+    )
+    for (mid, hour), reviews in approved.items():
+        moment = hour if granularity == Granularity.HOUR else _day(hour)
+        buckets[(mid, Period.of(hour).start)][moment][1].extend(reviews)
     plans = _plans(session, months, merchant_id)
     by_period: dict[datetime, Decimal] = defaultdict(Decimal)
     currencies, unpriced = set(), set()

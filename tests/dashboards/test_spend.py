@@ -11,12 +11,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from billing.invoice import Period, run_invoices
 from billing.models import Invoice, InvoiceLine
 from billing.pricing import LineKind
 from dashboards.spend import usage_spend
 from metering.ledger import Granularity
 
-from billing_support import NOV, OCT, draft_invoice
+from billing_support import NOV, OCT, decide, draft_invoice, october_calls, queue_reviews
 from dashboard_support import secret_of, seed_usage, sign_in
 from gateway_harness import Harness, harness_with
 from support import make_settings
@@ -68,6 +69,29 @@ def test_a_months_spend_adds_up_to_the_invoices_usage_lines(
     assert spend.total == expected
     assert all(amount >= 0 for amount in spend.by_period.values())
     assert len(spend.by_period) > 1
+
+
+@pytest.mark.parametrize("granularity", [Granularity.HOUR, Granularity.DAY])
+def test_approved_review_calls_are_spend_like_on_the_invoice(
+    priced: Priced, granularity: Granularity
+) -> None:
+    sessions = priced.gw.runtime.sessions
+    reviews = [c for c in october_calls(priced.merchant) if c.risk_verdict == "review"]
+    items = queue_reviews(sessions, reviews)
+    decide(sessions, items[0], approve=True)
+    decide(sessions, items[1], approve=True)
+    decide(sessions, items[2], approve=False)
+    before = usage_lines_total(sessions, priced.invoice)
+    with sessions.begin() as session:  # the draft is recomputed with the decisions
+        run_invoices(session, period=Period.of(OCT), merchant_id=priced.merchant, actor="test")
+    expected = usage_lines_total(sessions, priced.invoice)
+    assert expected > before  # two more calls billed
+    with sessions() as session:
+        spend = usage_spend(
+            session, start=OCT, end=NOV, granularity=granularity, merchant_id=priced.merchant
+        )
+    assert spend is not None
+    assert spend.total == expected
 
 
 def test_tiers_continue_across_the_month_and_a_later_window_prices_the_rest(
