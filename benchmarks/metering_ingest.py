@@ -3,8 +3,8 @@
 Produces N `CallCompleted` events to a new topic, then measures, in the same run:
 
   (a) naive     the same metering handler, one transaction (and commit) per event, on a subset;
-  (b) liftmeter the metering consumer (`metering.consumer.metering_runner`: fast call
-                decoding, one COPY + one statement per batch, the next batch polled while
+  (b) liftmeter the metering consumer (`metering.consumer.build_runner`: fast call
+                decoding, one database statement per batch, the next batch polled while
                 the transaction runs), as one process and as `--processes` members of one
                 consumer group (Kafka splits the partitions between them);
   (c) raw       kafka-python consuming the topic with no decoding and no database work.
@@ -43,7 +43,7 @@ from liftmeter.eventlog.kafka import KafkaEventLog  # noqa: E402
 from liftmeter.events import CallCompleted, decode_call  # noqa: E402
 from liftmeter.models import Merchant  # noqa: E402
 from liftmeter.settings import DatabaseSettings, EventsSettings  # noqa: E402
-from metering.consumer import MeteringHandler, metering_runner  # noqa: E402
+from metering.consumer import MeteringHandler, build_runner  # noqa: E402
 from metering.models import UsageHourly  # noqa: E402
 
 MERCHANTS = 50
@@ -160,9 +160,9 @@ def phase_bulk(args: argparse.Namespace) -> dict[str, Any]:
     log = KafkaEventLog(_events_settings(args))
     handler = _TimedHandler(args.group)
     with log.consumer(args.group, [args.topic]) as consumer:
-        runner = metering_runner(
-            consumer,
-            sessions,
+        runner = build_runner(
+            consumer=consumer,
+            sessions=sessions,
             group_id=args.group,
             max_records=args.batch,
             timeout_ms=100,

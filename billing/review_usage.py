@@ -138,6 +138,20 @@ def _group(row: Any, **extra: Any) -> ReviewGroup:
     )
 
 
+def _period_calls(
+    start: datetime, end: datetime, as_of: datetime, merchant_id: str | None, *, outer: bool
+) -> Any:
+    """The review calls counted hourly in [start, end), with their status as of `as_of`
+    (`outer`: calls without a queue item too, as pending), as a subquery."""
+    u = UsageCall.__table__.c
+    body = _join_items(_calls(_status_as_of(as_of)), outer=outer).where(
+        u.hour_start >= start, u.hour_start < end, u.disposition == "hourly"
+    )
+    if merchant_id is not None:
+        body = body.where(u.merchant_id == merchant_id)
+    return body.subquery("review_calls")
+
+
 def review_groups(
     session: Session,
     *,
@@ -152,13 +166,7 @@ def review_groups(
     `usage_hourly` holds for [start, end); a call without a queue item counts as pending.
     One statement for every merchant.
     """
-    u = UsageCall.__table__.c
-    body = _join_items(_calls(_status_as_of(as_of)), outer=True).where(
-        u.hour_start >= start, u.hour_start < end, u.disposition == "hourly"
-    )
-    if merchant_id is not None:
-        body = body.where(u.merchant_id == merchant_id)
-    src = body.subquery("review_calls")
+    src = _period_calls(start, end, as_of, merchant_id, outer=True)
     keys = [src.c.merchant_id, src.c.status, src.c.cache_hit]
     stmt = select(*keys, *_measures(src)).group_by(*keys).order_by(*keys)
     out: dict[str, list[ReviewGroup]] = {}
@@ -180,13 +188,7 @@ def approved_reviews_by_hour(
     For readers that price usage hour by hour (the usage page); the invoice run reads
     `review_groups`. Same calls (hourly ledger only), one statement.
     """
-    u = UsageCall.__table__.c
-    body = _join_items(_calls(_status_as_of(as_of)), outer=False).where(
-        u.hour_start >= start, u.hour_start < end, u.disposition == "hourly"
-    )
-    if merchant_id is not None:
-        body = body.where(u.merchant_id == merchant_id)
-    src = body.subquery("review_calls")
+    src = _period_calls(start, end, as_of, merchant_id, outer=False)
     keys = [src.c.merchant_id, src.c.hour_start, src.c.status, src.c.cache_hit]
     stmt = (
         select(*keys, *_measures(src))

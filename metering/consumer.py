@@ -58,10 +58,10 @@ class MeteringHandler:
         return ingest_calls(session, events, now=self._clock(), settled_group=self._group_id)
 
 
-def metering_runner(
+def build_runner(
+    *,
     consumer: Consumer,
     sessions: sessionmaker[Session],
-    *,
     group_id: str = GROUP_ID,
     max_records: int = 5000,
     timeout_ms: int = 500,
@@ -111,9 +111,9 @@ def run_consumer(
         group_id=group_id,
         topics=topics,
         stop=stop,
-        runner_for=lambda consumer: metering_runner(
-            consumer,
-            sessions,
+        runner_for=lambda consumer: build_runner(
+            consumer=consumer,
+            sessions=sessions,
             group_id=group_id,
             max_records=max_records,
             timeout_ms=timeout_ms,

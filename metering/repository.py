@@ -1,7 +1,8 @@
 """All SQL of the usage ledger: bulk inserts, aggregate upserts, locks, period lookups.
 
-Statements are dialect-aware (PostgreSQL in production, SQLite embedded) and set-based:
-one statement per batch and table, never one round trip per event. Functions flush into
+Statements are set-based, never one round trip per event: PostgreSQL (production) counts a
+consumer batch in one statement (`ingest_calls`), SQLite (embedded) with one statement per
+table (`insert_calls`, `add_to_hourly`, `insert_adjustments`). Functions flush into
 the caller's transaction; they never commit.
 """
 
@@ -57,31 +58,15 @@ CALL_COLUMNS: tuple[str, ...] = (
     "cached_tokens",
     "disposition",
 )
-_STAGE_COLUMNS = ", ".join((*CALL_COLUMNS, "recorded_at"))
-# PostgreSQL path: COPY the batch into a per-connection temporary table (emptied at commit
-# or rollback), then one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING. COPY rows are
-# formatted by psycopg's C code; a multi-row VALUES statement would cost more to build in
-# Python than the database spends inserting it.
-_PG_CREATE_STAGE = text(
-    "CREATE TEMPORARY TABLE IF NOT EXISTS usage_calls_incoming "
-    "(LIKE usage_calls INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+HOURLY_KEY: tuple[str, ...] = (
+    "merchant_id",
+    "hour_start",
+    "meter",
+    "model",
+    "cache_hit",
+    "risk_verdict",
 )
-_PG_COPY_STAGE = f"COPY usage_calls_incoming ({_STAGE_COLUMNS}) FROM STDIN"
-_PG_INSERT_FROM_STAGE = text(
-    f"INSERT INTO usage_calls ({_STAGE_COLUMNS}) SELECT {_STAGE_COLUMNS} "
-    "FROM usage_calls_incoming ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
-)
-_HOURLY_COLUMNS = ("merchant_id", "hour_start", "meter", "model", "cache_hit", "risk_verdict")
-_PG_UPSERT_HOURLY = text(
-    f"INSERT INTO usage_hourly ({', '.join((*_HOURLY_COLUMNS, *MEASURES))}) "
-    "SELECT * FROM unnest("
-    "CAST(:merchant_id AS varchar[]), CAST(:hour_start AS timestamptz[]), "
-    "CAST(:meter AS varchar[]), CAST(:model AS varchar[]), CAST(:cache_hit AS boolean[]), "
-    "CAST(:risk_verdict AS varchar[]), "
-    + ", ".join(f"CAST(:{m} AS bigint[])" for m in MEASURES)
-    + f") ON CONFLICT ({', '.join(_HOURLY_COLUMNS)}) DO UPDATE SET "
-    + ", ".join(f"{m} = usage_hourly.{m} + excluded.{m}" for m in MEASURES)
-)
+_ROW_COLUMNS = ", ".join((*CALL_COLUMNS, "recorded_at"))
 # PostgreSQL fast path (`ingest_calls`): the accepted calls travel as one JSON array
 # parameter (msgspec encodes a batch in C; PostgreSQL's `json_to_recordset` turns it back
 # into rows on the database's core), then one statement inserts the raw rows (`ON CONFLICT
@@ -132,16 +117,16 @@ _ARRIVING_AS_COLUMNS = (
     "h AS cache_hit, v AS risk_verdict, s AS status, p AS prompt_tokens, "
     "o AS completion_tokens, k AS cached_tokens"
 )
-_MEASURE_SQL = (
-    "count(*)",
-    "sum(prompt_tokens)",
-    "sum(completion_tokens)",
-    "coalesce(sum(cached_tokens), 0)",
-    "count(*) FILTER (WHERE cached_tokens IS NULL)",
-    "count(*) FILTER (WHERE status = 'blocked')",
-    "count(*) FILTER (WHERE risk_verdict = 'review')",
-    "count(*) FILTER (WHERE status = 'failed')",
-)  # the arithmetic of `calls_as_measures`, one entry per MEASURES column
+_CALL_MEASURES_SQL = (
+    "1",
+    "prompt_tokens",
+    "completion_tokens",
+    "coalesce(cached_tokens, 0)",
+    "(cached_tokens IS NULL)::int",
+    "(status = 'blocked')::int",
+    "(risk_verdict = 'review')::int",
+    "(status = 'failed')::int",
+)  # one call as the MEASURES counters: the arithmetic of `calls_as_measures`
 _KEY_SQL = f"merchant_id, hour_start, '{METER_DESCRIPTIONS}', model, cache_hit, risk_verdict"
 _PG_INGEST = text(
     "WITH arriving AS ("
@@ -152,7 +137,7 @@ _PG_INGEST = text(
     "  LEFT JOIN closed_periods p ON p.merchant_id = a.merchant_id"
     "   AND p.period_start <= h.hour_start AND h.hour_start < p.period_end"
     "), inserted AS ("
-    f"  INSERT INTO usage_calls ({_STAGE_COLUMNS})"
+    f"  INSERT INTO usage_calls ({_ROW_COLUMNS})"
     "  SELECT event_id, merchant_id, occurred_at, hour_start, call_id, model, cache_hit,"
     "   risk_verdict, status, prompt_tokens, completion_tokens, cached_tokens,"
     "   CASE WHEN period_start IS NULL THEN 'hourly' ELSE 'adjustment' END, :recorded_at"
@@ -162,21 +147,18 @@ _PG_INGEST = text(
     "  RETURNING event_id, merchant_id, hour_start, model, cache_hit, risk_verdict, status,"
     "   prompt_tokens, completion_tokens, cached_tokens, disposition"
     "), hourly AS ("
-    f"  INSERT INTO usage_hourly ({', '.join((*_HOURLY_COLUMNS, *MEASURES))})"
-    f"  SELECT {_KEY_SQL}, {', '.join(_MEASURE_SQL)}"
+    f"  INSERT INTO usage_hourly ({', '.join((*HOURLY_KEY, *MEASURES))})"
+    f"  SELECT {_KEY_SQL}, {', '.join(f'sum({m})' for m in _CALL_MEASURES_SQL)}"
     "  FROM inserted WHERE disposition = 'hourly'"
     "  GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"  # one lock order for all consumers
-    f"  ON CONFLICT ({', '.join(_HOURLY_COLUMNS)}) DO UPDATE SET "
+    f"  ON CONFLICT ({', '.join(HOURLY_KEY)}) DO UPDATE SET "
     + ", ".join(f"{m} = usage_hourly.{m} + excluded.{m}" for m in MEASURES)
     + "), adjusted AS ("
     "  INSERT INTO usage_adjustments"
-    f"  (event_id, period_start, created_at, {', '.join((*_HOURLY_COLUMNS, *MEASURES))})"
+    f"  (event_id, period_start, created_at, {', '.join((*HOURLY_KEY, *MEASURES))})"
     "  SELECT i.event_id, p.period_start, :recorded_at, i.merchant_id, i.hour_start,"
     f"   '{METER_DESCRIPTIONS}',"
-    "   i.model, i.cache_hit, i.risk_verdict,"
-    "   1, i.prompt_tokens, i.completion_tokens, coalesce(i.cached_tokens, 0),"
-    "   (i.cached_tokens IS NULL)::int, (i.status = 'blocked')::int,"
-    "   (i.risk_verdict = 'review')::int, (i.status = 'failed')::int"
+    f"   i.model, i.cache_hit, i.risk_verdict, {', '.join(_CALL_MEASURES_SQL)}"
     "  FROM inserted i JOIN closed_periods p ON p.merchant_id = i.merchant_id"
     "   AND p.period_start <= i.hour_start AND i.hour_start < p.period_end"
     "  WHERE i.disposition = 'adjustment'"
@@ -184,14 +166,6 @@ _PG_INGEST = text(
     ") SELECT count(*) FROM inserted"
 )
 _SQLITE_CHUNK = 500
-HOURLY_KEY: tuple[str, ...] = (
-    "merchant_id",
-    "hour_start",
-    "meter",
-    "model",
-    "cache_hit",
-    "risk_verdict",
-)
 
 
 def as_utc(value: datetime) -> datetime:
@@ -247,14 +221,13 @@ def closed_periods(
 def insert_calls(
     session: Session, columns: Mapping[str, Sequence[Any]], *, recorded_at: datetime
 ) -> set[uuid.UUID]:
-    """Insert raw call rows given column-wise; return the event ids actually inserted.
+    """SQLite: insert raw call rows given column-wise; return the event ids actually inserted.
 
     Rows whose `event_id` is already stored are skipped (`ON CONFLICT DO NOTHING`).
+    PostgreSQL counts a batch with `ingest_calls` instead.
     """
     if not columns["event_id"]:
         return set()
-    if is_postgres(session):
-        return _pg_insert_calls(session, columns, recorded_at)
     rows = [
         dict(zip(CALL_COLUMNS, values, strict=True))
         for values in zip(*(columns[c] for c in CALL_COLUMNS), strict=True)
@@ -266,17 +239,6 @@ def insert_calls(
         stmt = sqlite.insert(UsageCall).values(chunk).on_conflict_do_nothing()
         inserted.update(session.execute(stmt.returning(table.c.event_id)).scalars())
     return inserted
-
-
-def _pg_insert_calls(
-    session: Session, columns: Mapping[str, Sequence[Any]], recorded_at: datetime
-) -> set[uuid.UUID]:
-    session.execute(_PG_CREATE_STAGE)
-    driver: Any = session.connection().connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(_PG_COPY_STAGE) as copy:
-        for row in zip(*(columns[c] for c in CALL_COLUMNS), strict=True):
-            copy.write_row((*row, recorded_at))
-    return set(session.execute(_PG_INSERT_FROM_STAGE).scalars().all())  # one fetchall
 
 
 def ingest_calls(
@@ -333,7 +295,7 @@ def settled_ids(session: Session, group_id: str, event_ids: Sequence[uuid.UUID])
 
 
 def add_to_hourly(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Add `rows` (key columns + measures) to `usage_hourly` in one upsert statement.
+    """SQLite: add `rows` (key columns + measures) to `usage_hourly` in one upsert statement.
 
     Rows are sorted by key so that concurrent consumers lock aggregate rows in one order.
     """
@@ -341,10 +303,6 @@ def add_to_hourly(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         return
     table = UsageHourly.__table__
     ordered = sorted(rows, key=lambda r: tuple(r[k] for k in HOURLY_KEY))
-    if is_postgres(session):
-        columns = {c: [r[c] for r in ordered] for c in (*_HOURLY_COLUMNS, *MEASURES)}
-        session.execute(_PG_UPSERT_HOURLY, columns)
-        return
     stmt = _dialect(session).insert(table).values(ordered)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c[k] for k in HOURLY_KEY],

@@ -223,24 +223,10 @@ def ingest_calls(
 def _screen(
     session: Session, events: Sequence[Event | Call], now: datetime
 ) -> tuple[list[Call], list[Rejection], int]:
-    """The calls that may count, the rejected events, and the repeats inside `events`.
-
-    The common batch (every event a valid call, each once) takes one pass without hashing
-    event ids; anything else is sorted out event by event.
-    """
+    """The calls that may count, the rejected events, and the repeats inside `events`."""
     merchants = repository.known_merchants(session, {e.merchant_id for e in events})
-    earliest, latest = EARLIEST_OCCURRED_AT, now + MAX_AHEAD
-    accepted: list[Call] = [
-        e
-        for e in events
-        if isinstance(e, Call)
-        and e.merchant_id in merchants
-        and earliest <= e.occurred_at <= latest
-    ]
-    if len(accepted) == len(events) and len({e.event_id for e in accepted}) == len(accepted):
-        return accepted, [], 0
     rejections: list[Rejection] = []
-    accepted = []
+    accepted: list[Call] = []
     seen: set[uuid.UUID] = set()
     for event in events:
         if event.event_id in seen:

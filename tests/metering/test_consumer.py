@@ -20,7 +20,7 @@ from liftmeter.consumer import ConsumerRunner
 from liftmeter.eventlog import Consumer
 from liftmeter.models import DeadLetter
 from liftmeter.runtime import Runtime, open_runtime
-from metering.consumer import metering_runner, run_consumer
+from metering.consumer import build_runner, run_consumer
 from metering.models import UsageHourly
 from metering.replay import reconcile
 
@@ -40,8 +40,12 @@ class Stack:
     kind: str
 
     def runner(self, consumer: Consumer, group: str, max_records: int = 200) -> ConsumerRunner:
-        return metering_runner(  # as `liftmeter metering run`: fast decode, no claims
-            consumer, self.rt.sessions, group_id=group, max_records=max_records, timeout_ms=300
+        return build_runner(  # as `liftmeter metering run`: fast decode, no claims
+            consumer=consumer,
+            sessions=self.rt.sessions,
+            group_id=group,
+            max_records=max_records,
+            timeout_ms=300,
         )
 
     def consume(self, group: str, messages: int, max_records: int = 200) -> None:
