@@ -19,7 +19,7 @@ ALLOWED = {
     "gateway": DOMAINS,
 }
 ENTRY_POINTS = {ROOT / "liftmeter" / "cli.py"}
-TRANSPORT_LIBS = {"fastapi", "starlette", "kafka", "httpx", "typer"}
+TRANSPORT_LIBS = {"fastapi", "starlette", "kafka", "confluent_kafka", "httpx", "typer"}
 PURE_MODULES = {"models.py", "repository.py", "service.py"}
 
 

@@ -1,4 +1,4 @@
-"""The event log on Apache Kafka, through kafka-python.
+"""The event log on Apache Kafka: consumers on librdkafka, producers and tools on kafka-python.
 
 Producers use `acks=all` with the idempotent producer and retries, so a broker hiccup never
 duplicates or loses an acknowledged message; `flush` raises `EventLogUnavailable` when any
@@ -10,25 +10,49 @@ assigned by the group coordinator, so more consumers in a group split the work.
 from __future__ import annotations
 
 import contextlib
-import itertools
+import logging
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from confluent_kafka import Consumer as RdConsumer
+from confluent_kafka import KafkaError as RdKafkaError
+from confluent_kafka import KafkaException as RdKafkaException
+from confluent_kafka import TopicPartition as RdTopicPartition
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaTP
 from kafka.admin import NewTopic
-from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from liftmeter.errors import ConfigurationError, EventLogUnavailable
-from liftmeter.eventlog.base import Consumer, Delivered, EventLog, Producer, TopicPartition
+from liftmeter.eventlog.base import (
+    Consumer,
+    Delivered,
+    EventLog,
+    Producer,
+    Record,
+    TopicPartition,
+)
 from liftmeter.logging import get_logger
 from liftmeter.settings import EventsSettings
 
 log = get_logger(__name__)
 
 SETTING = "LIFTMETER_EVENTS__BOOTSTRAP_SERVERS"
+# librdkafka's prefetch per consumer: a few polls ahead, bounded in bytes (its defaults,
+# 100,000 messages per partition, cost several hundred MB for no gain).
+_PREFETCH_BATCHES = 4
+_PREFETCH_KB = 32 * 1024
+_REBALANCED = frozenset(
+    {
+        RdKafkaError.ILLEGAL_GENERATION,
+        RdKafkaError.UNKNOWN_MEMBER_ID,
+        RdKafkaError.REBALANCE_IN_PROGRESS,
+        RdKafkaError._ASSIGNMENT_LOST,
+    }
+)
+_rdkafka_log = logging.getLogger("liftmeter.eventlog.librdkafka")
 
 
 def _servers(settings: EventsSettings) -> list[str]:
@@ -80,53 +104,92 @@ class KafkaEventProducer(Producer):
 
 
 class KafkaEventConsumer(Consumer):
-    """A member of a Kafka consumer group with manual offset commits."""
+    """A member of a Kafka consumer group with manual offset commits, on librdkafka.
+
+    librdkafka (confluent-kafka) fetches, decompresses and parses record batches in C on its
+    own threads, and prefetches a few polls ahead while the caller's transaction runs.
+    Parsing records in pure Python (kafka-python) cost about a quarter of a metering
+    consumer's CPU; see docs/metering.md. Offsets are never committed by the
+    client (`enable.auto.commit` off), only by `commit` after the caller's transaction.
+    """
 
     def __init__(self, settings: EventsSettings, group_id: str, topics: Sequence[str]):
+        self._failure: KafkaError | None = None
         try:
-            self._consumer = KafkaConsumer(
-                *topics,
-                bootstrap_servers=_servers(settings),
-                client_id=f"{settings.client_id}-{group_id}",
-                group_id=group_id,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                max_poll_records=settings.poll_max_records,
-                session_timeout_ms=settings.session_timeout_ms,
-                heartbeat_interval_ms=min(1_000, settings.session_timeout_ms // 3),
-                max_partition_fetch_bytes=8 * 1024 * 1024,
-                fetch_max_bytes=64 * 1024 * 1024,
-                request_timeout_ms=int(settings.connect_timeout_s * 1000) + 30_000,
+            self._consumer = RdConsumer(
+                {
+                    "bootstrap.servers": ",".join(_servers(settings)),
+                    "client.id": f"{settings.client_id}-{group_id}",
+                    "group.id": group_id,
+                    "enable.auto.commit": False,
+                    "enable.auto.offset.store": False,
+                    "auto.offset.reset": "earliest",
+                    "session.timeout.ms": settings.session_timeout_ms,
+                    "heartbeat.interval.ms": min(1_000, settings.session_timeout_ms // 3),
+                    "max.partition.fetch.bytes": 8 * 1024 * 1024,
+                    "fetch.max.bytes": 64 * 1024 * 1024,
+                    "queued.min.messages": _PREFETCH_BATCHES * settings.poll_max_records,
+                    "queued.max.messages.kbytes": _PREFETCH_KB,
+                    "socket.connection.setup.timeout.ms": int(settings.connect_timeout_s * 1000),
+                    "error_cb": self._on_error,
+                    "logger": _rdkafka_log,
+                }
             )
-        except KafkaError as exc:
+            self._consumer.subscribe(list(topics))
+        except RdKafkaException as exc:
             raise EventLogUnavailable(f"cannot reach Kafka: {exc}", param=SETTING) from None
+
+    def _on_error(self, error: RdKafkaError) -> None:
+        # Runs inside `consume`. Connection trouble that librdkafka retries by itself is only
+        # logged; when no broker is reachable at all, or the client failed for good, the next
+        # `poll` raises so that the caller reopens (`liftmeter.consumer.consume_until_stopped`).
+        log.warning("kafka consumer error", error=error.str(), code=error.code())
+        if error.fatal() or error.code() == RdKafkaError._ALL_BROKERS_DOWN:
+            self._failure = error
 
     def poll(self, *, max_records: int, timeout_ms: int) -> list[Delivered]:
         try:
-            batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
-        except KafkaError as exc:
+            messages = self._consumer.consume(max_records, timeout_ms / 1000)
+        except RdKafkaException as exc:
             raise EventLogUnavailable(f"Kafka poll failed: {exc}") from None
-        # kafka-python's ConsumerRecords, in partition order (each partition's in offset order)
-        ordered = sorted(batches, key=lambda t: (t.topic, t.partition))
-        return list(itertools.chain.from_iterable(batches[tp] for tp in ordered))
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise EventLogUnavailable(f"Kafka poll failed: {failure.str()}")
+        out: list[Delivered] = []
+        for m in messages:
+            error = m.error()
+            if error is not None:
+                if error.code() == RdKafkaError._PARTITION_EOF:
+                    continue
+                raise EventLogUnavailable(f"Kafka poll failed: {error.str()}")
+            # a message without an error always has its topic, partition, offset and value
+            out.append(Record(m.topic(), m.partition(), m.offset(), m.key(), m.value()))  # type: ignore[arg-type]
+        return out
 
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         if not offsets:
             return
         try:
-            self._consumer.commit(
-                {KafkaTP(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
+            stored = self._consumer.commit(
+                offsets=[RdTopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                asynchronous=False,
             )
-        except CommitFailedError as exc:
-            # The group rebalanced: these partitions now belong to another member, which will
-            # redeliver from the last commit. The batch is already applied and deduplicated by
-            # event id, so the redelivery changes nothing.
-            log.warning("offset commit rejected after rebalance", error=str(exc))
-        except KafkaError as exc:
+            errors = [tp.error for tp in stored or () if tp.error is not None]
+            if errors:
+                raise RdKafkaException(errors[0])
+        except RdKafkaException as exc:
+            error = exc.args[0] if exc.args and isinstance(exc.args[0], RdKafkaError) else None
+            if error is not None and error.code() in _REBALANCED:
+                # The group rebalanced: these partitions may now belong to another member,
+                # which redelivers from the last commit. The batch is already applied and
+                # deduplicated by event id, so the redelivery changes nothing.
+                log.warning("offset commit rejected after rebalance", error=error.str())
+                return
             raise EventLogUnavailable(f"Kafka offset commit failed: {exc}") from None
 
     def close(self) -> None:
-        self._consumer.close(autocommit=False)
+        with contextlib.suppress(RuntimeError):  # already closed
+            self._consumer.close()
 
 
 class KafkaEventLog(EventLog):
