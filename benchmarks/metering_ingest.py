@@ -7,15 +7,20 @@ Produces N `CallCompleted` events to a new topic, then measures, in the same run
                 decoding, one database statement per batch, the next batch polled while
                 the transaction runs), as one process and as `--processes` members of one
                 consumer group (Kafka splits the partitions between them);
-  (c) raw       kafka-python consuming the topic with no decoding and no database work.
+  (c) raw       kafka-python consuming the topic with no decoding and no database work;
+  (d) raw       librdkafka (confluent-kafka, the client liftmeter's consumers run on) likewise.
 
 Each phase runs in its own process(es) (peak RSS reported, the largest member's for (b))
-against its own fresh database. (a) and (c) are timed from the first non-empty poll; (b)
-from the moment every member has applied its first batch to the moment the first member ran
-dry (group joins and the rebalance when the second member joins are not timed).
+against its own fresh database. (a), (c) and (d) are timed from the first non-empty poll;
+(b) from the moment every member has applied its first batch to the moment the first member
+ran dry (group joins and the rebalance when the second member joins are not timed).
+
+This machine's speed drifts by tens of percent from minute to minute, so (b), (c) and (d)
+run `--rounds` times, interleaved, and the table shows each one's median round (the rates of
+every round are printed under it); (a), minutes long per thousand events, runs once.
 
 usage: python benchmarks/metering_ingest.py [--events 500000] [--naive-events 20000]
-           [--processes 2] [--compression lz4|gzip|none]
+           [--processes 2] [--rounds 3] [--compression lz4|gzip|none]
 """
 
 from __future__ import annotations
@@ -47,6 +52,9 @@ from metering.consumer import MeteringHandler, build_runner  # noqa: E402
 from metering.models import UsageHourly  # noqa: E402
 
 MERCHANTS = 50
+NAIVE = "(a) naive, one transaction per event"
+RAW = "(c) raw kafka-python consume"
+RAW_RD = "(d) raw librdkafka consume"
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -137,6 +145,29 @@ def phase_raw(args: argparse.Namespace) -> dict[str, Any]:
         seen += n
     elapsed = time.perf_counter() - (started or time.perf_counter())
     consumer.close(autocommit=False)
+    return {"events": seen, "seconds": elapsed}
+
+
+def phase_raw_librdkafka(args: argparse.Namespace) -> dict[str, Any]:
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": args.kafka,
+            "group.id": f"bench-rawrd-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([args.topic])
+    seen, started = 0, None
+    while seen < args.count:
+        n = sum(1 for m in consumer.consume(5000, 0.5) if m.error() is None)
+        if n and started is None:
+            started = time.perf_counter()
+        seen += n
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    consumer.close()
     return {"events": seen, "seconds": elapsed}
 
 
@@ -253,6 +284,7 @@ def _peak_rss_mb() -> float:
 
 PHASES = {
     "raw": phase_raw,
+    "raw-librdkafka": phase_raw_librdkafka,
     "bulk": phase_bulk,
     "naive": phase_naive,
 }
@@ -302,6 +334,9 @@ def main() -> None:
     )
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--group", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds of (b), (c), (d); medians shown"
+    )
     parser.add_argument("--topic", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)
@@ -314,30 +349,40 @@ def main() -> None:
     args.topic = f"bench.metering.{uuid.uuid4().hex[:8]}"
     print(f"producing {args.events:,} events to {args.topic} ({args.partitions} partitions)")
     print(f"  produced in {produce(args, args.topic):.1f}s")
-    results: dict[str, dict[str, Any]] = {}
-    results["(c) raw kafka-python consume"] = _run_phase(args, "raw", args.events)
+    rounds: dict[str, list[dict[str, Any]]] = {}
     runs = [("(b) liftmeter consumer, 1 process", 1)]
     if args.processes > 1:
         runs.append((f"(b) liftmeter consumer, {args.processes} processes", args.processes))
-    for label, processes in runs:
-        url = _create_database(args.pg_admin_url)
-        try:
-            results[label] = _run_bulk(args, url, processes)
-        finally:
-            _drop_database(args.pg_admin_url, url)
+    for _ in range(args.rounds):
+        rounds.setdefault(RAW, []).append(_run_phase(args, "raw", args.events))
+        rounds.setdefault(RAW_RD, []).append(_run_phase(args, "raw-librdkafka", args.events))
+        for label, processes in runs:
+            url = _create_database(args.pg_admin_url)
+            try:
+                rounds.setdefault(label, []).append(_run_bulk(args, url, processes))
+            finally:
+                _drop_database(args.pg_admin_url, url)
     url = _create_database(args.pg_admin_url)
     try:
-        label = "(a) naive, one transaction per event"
-        results[label] = _run_phase(args, "naive", args.naive_events, url)
+        rounds[NAIVE] = [_run_phase(args, "naive", args.naive_events, url)]
     finally:
         _drop_database(args.pg_admin_url, url)
-    _print_table(results)
+    _print_table(rounds)
 
 
-def _print_table(results: dict[str, dict[str, Any]]) -> None:
-    rate = {k: v["events"] / v["seconds"] for k, v in results.items()}
-    naive = next(v for k, v in rate.items() if k.startswith("(a)"))
-    raw = next(v for k, v in rate.items() if k.startswith("(c)"))
+def _rate(result: dict[str, Any]) -> float:
+    return float(result["events"] / result["seconds"])
+
+
+def _short(label: str) -> str:
+    """`1 process` for a (b) label, `kafka-python` for (c), `librdkafka` for (d)."""
+    return label.split(", ")[-1] if label.startswith("(b)") else label.split()[2]
+
+
+def _print_table(rounds: dict[str, list[dict[str, Any]]]) -> None:
+    results = {k: sorted(v, key=_rate)[len(v) // 2] for k, v in rounds.items()}  # median
+    rate = {k: _rate(v) for k, v in results.items()}
+    naive, raw = rate[NAIVE], rate[RAW]
     print()
     print(
         f"{'consumer':40} {'events':>9} {'s':>7} {'events/s':>10} {'÷(a)':>7} {'÷(c)':>6}"
@@ -349,8 +394,19 @@ def _print_table(results: dict[str, dict[str, Any]]) -> None:
             f"{label:40} {r['events']:>9,} {r['seconds']:>7.2f} {rate[label]:>10,.0f} "
             f"{rate[label] / naive:>6.1f}× {rate[label] / raw:>5.2f}× {r['peak_rss_mb']:>6.0f} MB"
         )
-    for label, r in results.items():
-        if "ledger_calls" in r:
+    bulk = [k for k in rate if k.startswith("(b)")]
+    print("(b) ÷ (d): " + ", ".join(f"{rate[k] / rate[RAW_RD]:.2f}× ({_short(k)})" for k in bulk))
+    for i in range(len(rounds[RAW])):
+        line = {k: _rate(rounds[k][i]) for k in (*bulk, RAW, RAW_RD)}
+        print(
+            f"round {i + 1}: "
+            + ", ".join(f"{k[:3]} {_short(k)} {v:,.0f}/s" for k, v in line.items())
+            + f"; {bulk[-1][:3]} ÷ (c) {line[bulk[-1]] / line[RAW]:.2f}×"
+        )
+    for label, runs in rounds.items():
+        for r in runs:
+            if "ledger_calls" not in r:
+                continue
             print(
                 f"ledger check, {label}: {r['ledger_calls']:,} calls in usage_hourly; "
                 f"members that consumed: {r['members_with_partitions']}"
