@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from liftmeter.db import insert_ignoring_conflicts, is_postgres
 from liftmeter.errors import EventLogUnavailable, LiftmeterError
-from liftmeter.eventlog.base import Consumer, Delivered, EventLog, next_offsets
+from liftmeter.eventlog.base import Consumer, EventLog, Record, next_offsets
 from liftmeter.events import EventDecodeError, decode_event
 from liftmeter.logging import get_logger
 from liftmeter.models import DeadLetter, ProcessedEvent
@@ -107,9 +107,9 @@ class EventHandler(Protocol):
 
 
 class _Polled(NamedTuple):
-    records: Sequence[Delivered]
-    decoded: list[tuple[Delivered, Identified]]
-    bad: list[tuple[Delivered, str]]
+    records: Sequence[Record]
+    decoded: list[tuple[Record, Identified]]
+    bad: list[tuple[Record, str]]
 
 
 @dataclass
@@ -155,7 +155,7 @@ def claim_event_ids(
     return fresh
 
 
-def record_dead_letter(session: Session, group_id: str, record: Delivered, reason: str) -> None:
+def record_dead_letter(session: Session, group_id: str, record: Record, reason: str) -> None:
     """Keep `record` with `reason`; a redelivered record is kept once."""
     row = {
         "group_id": group_id,
@@ -254,7 +254,7 @@ class ConsumerRunner:
                 batch = following
         return total
 
-    def _poll(self) -> Sequence[Delivered]:
+    def _poll(self) -> Sequence[Record]:
         return self.consumer.poll(max_records=self._max_records, timeout_ms=self._timeout_ms)
 
     def _poll_and_decode(self) -> _Polled:
@@ -262,7 +262,7 @@ class ConsumerRunner:
         return _Polled(records, *self._decode(records))
 
     def _apply_batch(
-        self, decoded: Sequence[tuple[Delivered, Identified]], bad: Sequence[tuple[Delivered, str]]
+        self, decoded: Sequence[tuple[Record, Identified]], bad: Sequence[tuple[Record, str]]
     ) -> BatchOutcome:
         """One transaction for the batch; on an unexpected error, one per event."""
         try:
@@ -277,10 +277,10 @@ class ConsumerRunner:
             return self._apply_one_by_one(decoded, bad)
 
     def _decode(
-        self, records: Sequence[Delivered]
-    ) -> tuple[list[tuple[Delivered, Identified]], list[tuple[Delivered, str]]]:
-        decoded: list[tuple[Delivered, Identified]] = []
-        bad: list[tuple[Delivered, str]] = []
+        self, records: Sequence[Record]
+    ) -> tuple[list[tuple[Record, Identified]], list[tuple[Record, str]]]:
+        decoded: list[tuple[Record, Identified]] = []
+        bad: list[tuple[Record, str]] = []
         decode = self._decode_one
         for record in records:
             try:
@@ -292,18 +292,18 @@ class ConsumerRunner:
     def _apply(
         self,
         session: Session,
-        decoded: Sequence[tuple[Delivered, Identified]],
-        bad: Sequence[tuple[Delivered, str]],
+        decoded: Sequence[tuple[Record, Identified]],
+        bad: Sequence[tuple[Record, str]],
     ) -> BatchOutcome:
         outcome = BatchOutcome()
         for record, reason in bad:
             record_dead_letter(session, self.group_id, record, reason)
         if self._claims:
-            first: dict[uuid.UUID, tuple[Delivered, Identified]] = {}
+            first: dict[uuid.UUID, tuple[Record, Identified]] = {}
             for record, event in decoded:
                 first.setdefault(event.event_id, (record, event))
             fresh_ids = claim_event_ids(session, self.group_id, list(first))
-            fresh: Sequence[tuple[Delivered, Identified]] = [
+            fresh: Sequence[tuple[Record, Identified]] = [
                 first[eid] for eid in first if eid in fresh_ids
             ]
         else:
@@ -325,7 +325,7 @@ class ConsumerRunner:
         return outcome
 
     def _apply_one_by_one(
-        self, decoded: Sequence[tuple[Delivered, Identified]], bad: Sequence[tuple[Delivered, str]]
+        self, decoded: Sequence[tuple[Record, Identified]], bad: Sequence[tuple[Record, str]]
     ) -> BatchOutcome:
         total = BatchOutcome()
         with self._sessions.begin() as session:

@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 
 from liftmeter.eventlog.base import (
     Consumer,
-    Delivered,
     EventLog,
     Producer,
     Record,
@@ -24,7 +23,6 @@ __all__ = [
     "Consumer",
     "EventLog",
     "Producer",
-    "Delivered",
     "Record",
     "TopicPartition",
     "build_event_log",

@@ -13,35 +13,20 @@ import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import NamedTuple, Protocol, Self
+from typing import Self
+
+import msgspec
 
 from liftmeter.events import Event
 
 TopicPartition = tuple[str, int]
 
 
-class Delivered(Protocol):
-    """What a consumer reads of a delivered message: its position, key and value.
+class Record(msgspec.Struct, frozen=True, gc=False):
+    """One delivered message and its position, from either log.
 
-    The embedded log delivers `Record`s; Kafka delivers kafka-python's own records, which
-    carry these attributes (building a second object per message would cost the consumer
-    more than a tenth of its time).
+    A C-built struct: a consumer makes one per message, at a fifth of a named tuple's cost.
     """
-
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def value(self) -> bytes: ...
-
-
-class Record(NamedTuple):
-    """One delivered message and its position."""
 
     topic: str
     partition: int
@@ -55,7 +40,7 @@ def partition_for(key: bytes | None, partitions: int) -> int:
     return 0 if key is None else zlib.crc32(key) % partitions
 
 
-def next_offsets(records: Iterable[Delivered]) -> dict[TopicPartition, int]:
+def next_offsets(records: Iterable[Record]) -> dict[TopicPartition, int]:
     """The offsets to commit after `records`: one past the highest offset per partition."""
     out: dict[TopicPartition, int] = {}
     for r in records:
@@ -103,7 +88,7 @@ class Consumer(ABC):
     """Reads a set of topics as one member of a consumer group; commits offsets by hand."""
 
     @abstractmethod
-    def poll(self, *, max_records: int, timeout_ms: int) -> Sequence[Delivered]:
+    def poll(self, *, max_records: int, timeout_ms: int) -> Sequence[Record]:
         """Up to `max_records` messages after the current position; [] after `timeout_ms`."""
 
     @abstractmethod

@@ -28,7 +28,6 @@ from kafka.structs import OffsetAndMetadata
 from liftmeter.errors import ConfigurationError, EventLogUnavailable
 from liftmeter.eventlog.base import (
     Consumer,
-    Delivered,
     EventLog,
     Producer,
     Record,
@@ -147,7 +146,7 @@ class KafkaEventConsumer(Consumer):
         if error.fatal() or error.code() == RdKafkaError._ALL_BROKERS_DOWN:
             self._failure = error
 
-    def poll(self, *, max_records: int, timeout_ms: int) -> list[Delivered]:
+    def poll(self, *, max_records: int, timeout_ms: int) -> list[Record]:
         try:
             messages = self._consumer.consume(max_records, timeout_ms / 1000)
         except RdKafkaException as exc:
@@ -155,7 +154,7 @@ class KafkaEventConsumer(Consumer):
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise EventLogUnavailable(f"Kafka poll failed: {failure.str()}")
-        out: list[Delivered] = []
+        out: list[Record] = []
         for m in messages:
             error = m.error()
             if error is not None:
