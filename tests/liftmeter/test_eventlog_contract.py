@@ -6,7 +6,9 @@ and a real Kafka broker started by scripts/services.sh.
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from liftmeter.errors import EventLogUnavailable
+from liftmeter.eventlog import Consumer
 from liftmeter.models import DeadLetter, ProcessedEvent
 from liftmeter.outbox import OutboxRelay, enqueue_events, pending_count
 from liftmeter.runtime import Runtime, open_runtime
@@ -299,3 +302,28 @@ def test_two_consumers_in_one_group_split_partitions_and_see_each_event_once(
     assert per_worker.get("a", 0) > 0
     assert per_worker.get("b", 0) > 0
     rt.close()
+
+
+def test_a_kafka_consumer_without_a_reachable_broker_fails_its_poll() -> None:
+    """librdkafka retries connections by itself; once no broker at all can be reached, the
+    poll raises so that the consume loop reopens (and logs) instead of idling silently."""
+    from liftmeter.eventlog.kafka import KafkaEventConsumer
+    from liftmeter.settings import EventsSettings
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = EventsSettings(
+        backend="kafka", bootstrap_servers=f"127.0.0.1:{port}", connect_timeout_s=1
+    )
+    with (
+        KafkaEventConsumer(settings, "g-unreachable", ["test.nowhere"]) as consumer,
+        pytest.raises(EventLogUnavailable, match="Kafka poll failed"),
+    ):
+        _poll_for(consumer, seconds=30)
+
+
+def _poll_for(consumer: Consumer, *, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        consumer.poll(max_records=10, timeout_ms=200)

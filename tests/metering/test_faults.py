@@ -17,7 +17,7 @@ from liftmeter.runtime import open_runtime
 from factories import BASE_TIME, call_event
 from faults import start_worker, wait_for
 from metering_support import add_merchants, expected, ledger, raw_rows
-from support import make_settings
+from support import make_settings, services
 
 TOTAL = 100_000
 KILLS = 12
@@ -84,5 +84,45 @@ def test_sigkilled_metering_consumer_counts_every_call_exactly_once(
         proc.terminate()
         proc.wait(timeout=30)
     assert raw_rows(rt.engine) == TOTAL
+    assert ledger(rt.sessions) == expected(events)
+    rt.close()
+
+
+@pytest.mark.kafka
+def test_metering_consumer_waits_out_a_broker_restart(pg_url: str, kafka_servers: str) -> None:
+    """The broker goes down mid-stream and comes back: the consumer reopens until it can
+    read again, and the ledger still counts every call once."""
+    rt = open_runtime(make_settings(pg_url, backend="kafka"))
+    merchants = [f"mer_{i}" for i in range(5)]
+    add_merchants(rt.sessions, merchants)
+    topic, group = (
+        f"test.metering.restart.{uuid.uuid4().hex[:8]}",
+        f"metering-{uuid.uuid4().hex[:8]}",
+    )
+    rt.event_log.ensure_topics([topic], partitions=4)
+    events = [
+        call_event(merchants[i % 5], i, occurred_at=BASE_TIME + timedelta(seconds=i))
+        for i in range(20_000)
+    ]
+    with rt.event_log.producer() as producer:
+        for ev in events[:15_000]:
+            producer.send(topic, ev.encode(), ev.key)
+    proc = start_worker("metering_worker.py", pg_url, "kafka", topic, group)
+    try:
+        wait_for(lambda: raw_rows(rt.engine) > 0, timeout_s=60)
+        services("down", "kafka")
+        stalled = raw_rows(rt.engine)
+        time.sleep(3)  # the consumer sees the broker gone and keeps reopening
+        services("up", "kafka")
+        with rt.event_log.producer() as producer:
+            for ev in events[15_000:]:
+                producer.send(topic, ev.encode(), ev.key)
+        wait_for(lambda: raw_rows(rt.engine) >= len(events), timeout_s=180)
+        time.sleep(1.0)  # a straggling duplicate batch, if any, lands now
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert stalled < len(events)
+    assert raw_rows(rt.engine) == len(events)
     assert ledger(rt.sessions) == expected(events)
     rt.close()
