@@ -29,6 +29,9 @@ from metering.models import UsageCall
 from metering.repository import as_utc, total
 
 REVIEW_VERDICT = "review"
+# Inline, not a bound parameter: the partial index `ix_usage_calls_review` (review calls by
+# hour and merchant) serves only plans that see the value.
+_REVIEW = literal(REVIEW_VERDICT, literal_execute=True)
 _UNBILLED_STATUSES = ("blocked", "failed")
 
 
@@ -101,7 +104,7 @@ def _calls(status: Any, *extra: Any) -> Select[Any]:
         ReviewItem.decided_at,
         status.label("status"),
         *extra,
-    ).where(u.risk_verdict == REVIEW_VERDICT)
+    ).where(u.risk_verdict == _REVIEW)
 
 
 def _join_items(stmt: Select[Any], *, outer: bool) -> Select[Any]:

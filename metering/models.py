@@ -28,6 +28,7 @@ from sqlalchemy import (
     Index,
     String,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,7 +82,17 @@ class UsageCall(Base):
     """One metered call, as delivered by its `CallCompleted` event (kept for rebuilds)."""
 
     __tablename__ = "usage_calls"
-    __table_args__ = (Index("ix_usage_calls_merchant_hour", "merchant_id", "hour_start"),)
+    # The only reads by merchant and hour are billing's of review calls; an index over every
+    # call would be written on each insert (the metering hot path) for reads that scan anyway.
+    __table_args__ = (
+        Index(
+            "ix_usage_calls_review",
+            "hour_start",
+            "merchant_id",
+            postgresql_where=text("risk_verdict = 'review'"),
+            sqlite_where=text("risk_verdict = 'review'"),
+        ),
+    )
 
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     merchant_id: Mapped[str] = mapped_column(String(64))
