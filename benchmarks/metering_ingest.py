@@ -16,8 +16,9 @@ against its own fresh database. (a), (c) and (d) are timed from the first non-em
 ran dry (group joins and the rebalance when the second member joins are not timed).
 
 This machine's speed drifts by tens of percent from minute to minute, so (b), (c) and (d)
-run `--rounds` times, interleaved, and the table shows each one's median round (the rates of
-every round are printed under it); (a), minutes long per thousand events, runs once.
+run `--rounds` times, interleaved, and the table shows each one's median round and, under
+÷ (c), the median of its per-round ratios to (c) (every round is printed under the table);
+(a), minutes long per thousand events, runs once.
 
 usage: python benchmarks/metering_ingest.py [--events 500000] [--naive-events 20000]
            [--processes 2] [--rounds 3] [--compression lz4|gzip|none]
@@ -235,6 +236,10 @@ def _run_bulk(args: argparse.Namespace, db_url: str, processes: int) -> dict[str
     if any(p.returncode for p in procs):
         raise SystemExit("a metering benchmark member failed")
     events, seconds = _steady_rate([o["timeline"] for o in outs])
+    if events <= 0 or seconds <= 0:
+        raise SystemExit(
+            f"the {processes} members never consumed at the same time: use more --events"
+        )
     working = sum(1 for o in outs if o["timeline"])
     engine = build_engine(DatabaseSettings(url=db_url))
     with session_factory(engine)() as session:
@@ -379,10 +384,22 @@ def _short(label: str) -> str:
     return label.split(", ")[-1] if label.startswith("(b)") else label.split()[2]
 
 
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
 def _print_table(rounds: dict[str, list[dict[str, Any]]]) -> None:
     results = {k: sorted(v, key=_rate)[len(v) // 2] for k, v in rounds.items()}  # median
     rate = {k: _rate(v) for k, v in results.items()}
-    naive, raw = rate[NAIVE], rate[RAW]
+    naive = rate[NAIVE]
+    # ÷ (c): the median of each round's ratio to the (c) run minutes before it (the machine
+    # drifts between rounds; (a) runs once, so it is set against the median (c)).
+    to_raw = {
+        k: _median([_rate(r) / _rate(c) for r, c in zip(v, rounds[RAW], strict=True)])
+        if len(v) == len(rounds[RAW])
+        else rate[k] / rate[RAW]
+        for k, v in rounds.items()
+    }
     print()
     print(
         f"{'consumer':40} {'events':>9} {'s':>7} {'events/s':>10} {'÷(a)':>7} {'÷(c)':>6}"
@@ -392,7 +409,7 @@ def _print_table(rounds: dict[str, list[dict[str, Any]]]) -> None:
         r = results[label]
         print(
             f"{label:40} {r['events']:>9,} {r['seconds']:>7.2f} {rate[label]:>10,.0f} "
-            f"{rate[label] / naive:>6.1f}× {rate[label] / raw:>5.2f}× {r['peak_rss_mb']:>6.0f} MB"
+            f"{rate[label] / naive:>6.1f}× {to_raw[label]:>5.2f}× {r['peak_rss_mb']:>6.0f} MB"
         )
     bulk = [k for k in rate if k.startswith("(b)")]
     print("(b) ÷ (d): " + ", ".join(f"{rate[k] / rate[RAW_RD]:.2f}× ({_short(k)})" for k in bulk))
