@@ -26,13 +26,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from liftmeter.errors import ConfigurationError, EventLogUnavailable
-from liftmeter.eventlog.base import (
-    Consumer,
-    EventLog,
-    Producer,
-    Record,
-    TopicPartition,
-)
+from liftmeter.eventlog.base import Consumer, EventLog, Producer, Record, TopicPartition
 from liftmeter.logging import get_logger
 from liftmeter.settings import EventsSettings
 
@@ -51,6 +45,9 @@ _REBALANCED = frozenset(
         RdKafkaError._ASSIGNMENT_LOST,
     }
 )
+# Consumer errors that drop no message: the end of a partition, a subscribed topic that does
+# not exist yet (it is read once created).
+_BENIGN = frozenset({RdKafkaError._PARTITION_EOF, RdKafkaError.UNKNOWN_TOPIC_OR_PART})
 _rdkafka_log = logging.getLogger("liftmeter.eventlog.librdkafka")
 
 
@@ -113,7 +110,7 @@ class KafkaEventConsumer(Consumer):
     """
 
     def __init__(self, settings: EventsSettings, group_id: str, topics: Sequence[str]):
-        self._failure: KafkaError | None = None
+        self._failure: RdKafkaError | None = None
         try:
             self._consumer = RdConsumer(
                 {
@@ -158,8 +155,11 @@ class KafkaEventConsumer(Consumer):
         for m in messages:
             error = m.error()
             if error is not None:
-                if error.code() == RdKafkaError._PARTITION_EOF:
+                if error.code() in _BENIGN:
+                    log.info("kafka consumer notice", error=error.str())
                     continue
+                # The messages of this poll are dropped, uncommitted: the caller reopens and
+                # reads again from the committed offsets.
                 raise EventLogUnavailable(f"Kafka poll failed: {error.str()}")
             # a message without an error always has its topic, partition, offset and value
             out.append(Record(m.topic(), m.partition(), m.offset(), m.key(), m.value()))  # type: ignore[arg-type]

@@ -327,3 +327,23 @@ def _poll_for(consumer: Consumer, *, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         consumer.poll(max_records=10, timeout_ms=200)
+
+
+@pytest.mark.kafka
+def test_a_kafka_consumer_of_a_topic_not_created_yet_reads_it_once_created(
+    pg_url: str, kafka_servers: str
+) -> None:
+    rt = open_runtime(make_settings(pg_url, backend="kafka", connect_timeout_s=3))
+    topic = f"test.later.{uuid.uuid4().hex[:10]}"
+    events = [call_event("mer_later", seq) for seq in range(5)]
+    with rt.event_log.consumer(f"g-{uuid.uuid4().hex[:8]}", [topic]) as consumer:
+        for _ in range(5):  # no topic: nothing to read, and no error either
+            assert consumer.poll(max_records=10, timeout_ms=200) == []
+        rt.event_log.ensure_topics([topic], partitions=2)
+        publish(rt.event_log, topic, events)
+        got: list[bytes] = []
+        deadline = time.monotonic() + 60
+        while len(got) < len(events) and time.monotonic() < deadline:
+            got.extend(r.value for r in consumer.poll(max_records=10, timeout_ms=200))
+    assert sorted(got) == sorted(ev.encode() for ev in events)
+    rt.close()
