@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -111,6 +112,7 @@ class KafkaEventConsumer(Consumer):
 
     def __init__(self, settings: EventsSettings, group_id: str, topics: Sequence[str]):
         self._failure: RdKafkaError | None = None
+        self._close_wait_s = settings.connect_timeout_s
         try:
             self._consumer = RdConsumer(
                 {
@@ -187,7 +189,22 @@ class KafkaEventConsumer(Consumer):
             raise EventLogUnavailable(f"Kafka offset commit failed: {exc}") from None
 
     def close(self) -> None:
-        with contextlib.suppress(RuntimeError):  # already closed
+        """Leave the group, waiting at most `connect_timeout_s` for it.
+
+        librdkafka's close can block for a long time while the broker is unreachable or
+        restarting (confluent-kafka-python#1667); a consume loop that reopens after a failure
+        must not hang on it. A close that outlasts the wait finishes in the background: the
+        old member commits nothing (auto-commit is off) and the group drops it when its
+        session times out.
+        """
+        closing = threading.Thread(target=self._close, name="kafka-consumer-close", daemon=True)
+        closing.start()
+        closing.join(self._close_wait_s)
+        if closing.is_alive():
+            log.warning("kafka consumer still closing; continuing without it")
+
+    def _close(self) -> None:
+        with contextlib.suppress(RuntimeError, RdKafkaException):  # closed, or broker gone
             self._consumer.close()
 
 

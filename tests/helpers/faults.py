@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -29,14 +30,18 @@ class CrashOnCommit(Consumer):
         self.inner.close()
 
 
-def start_worker(script: str, *args: str) -> subprocess.Popen[str]:
-    """Start `tests/workers/<script>` and wait until it prints 'ready'."""
-    proc = subprocess.Popen(
-        [sys.executable, str(WORKERS / script), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+def start_worker(script: str, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
+    """Start `tests/workers/<script>` and wait until it prints 'ready'.
+
+    Its stderr (the structured log) goes to `log` when given, else nowhere.
+    """
+    with open(log, "a") if log else open(os.devnull, "w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, str(WORKERS / script), *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     return proc
@@ -47,3 +52,17 @@ def wait_for(condition: Callable[[], bool], *, timeout_s: float) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def stable_members(group: str) -> int:
+    """Members of the Kafka consumer group `group` once the broker reports it stable (0 before)."""
+    from kafka import KafkaAdminClient
+
+    from support import KAFKA_SERVERS
+
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA_SERVERS)
+    try:
+        info = admin.describe_groups([group])[group]
+    finally:
+        admin.close()
+    return len(info["members"]) if info["group_state"] == "Stable" else 0

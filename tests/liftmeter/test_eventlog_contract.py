@@ -23,7 +23,7 @@ from liftmeter.outbox import OutboxRelay, enqueue_events, pending_count
 from liftmeter.runtime import Runtime, open_runtime
 
 from factories import call_event
-from faults import CrashOnCommit
+from faults import CrashOnCommit, stable_members, wait_for
 from support import make_settings, services
 from tally import (
     TallyHandler,
@@ -266,7 +266,6 @@ def test_two_consumers_in_one_group_split_partitions_and_see_each_event_once(
     topic = f"test.split.{uuid.uuid4().hex[:10]}"
     rt.event_log.ensure_topics([topic], partitions=4)
     events = _interleaved(merchants=24, per_merchant=60)
-    publish(rt.event_log, topic, events)
     group = f"g-{uuid.uuid4().hex[:8]}"
     done = threading.Event()
     errors: list[BaseException] = []
@@ -285,8 +284,10 @@ def test_two_consumers_in_one_group_split_partitions_and_see_each_event_once(
     threads = [threading.Thread(target=member, args=(n,)) for n in ("a", "b")]
     for t in threads:
         t.start()
-    import time
-
+    # Events only once both members hold partitions: the first member to join drains a
+    # backlog of this size before the second one's join has been rebalanced in.
+    wait_for(lambda: stable_members(group) == 2, timeout_s=120)
+    publish(rt.event_log, topic, events)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and row_count(rt.engine)[1] < len(events):
         time.sleep(0.3)

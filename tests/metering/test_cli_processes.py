@@ -10,12 +10,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from kafka import KafkaAdminClient
 
 from liftmeter.runtime import open_runtime
 
 from factories import BASE_TIME, call_event
-from faults import wait_for
+from faults import stable_members, wait_for
 from metering_support import add_merchants, expected, ledger, raw_rows
 from support import KAFKA_SERVERS, make_settings
 
@@ -39,16 +38,6 @@ def _cli(pg_url: str, backend: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def _stable_members(group: str) -> int:
-    """Members of `group` once the broker reports it stable (0 before)."""
-    admin = KafkaAdminClient(bootstrap_servers=KAFKA_SERVERS)
-    try:
-        info = admin.describe_groups([group])[group]
-    finally:
-        admin.close()
-    return len(info["members"]) if info["group_state"] == "Stable" else 0
-
-
 @pytest.mark.kafka
 def test_members_split_the_partitions_and_count_each_call_once(
     pg_url: str, kafka_servers: str
@@ -63,7 +52,7 @@ def test_members_split_the_partitions_and_count_each_call_once(
         for i in range(TOTAL)
     ]
     proc = _cli(pg_url, "kafka", "--processes", "2", "--topic", topic, "--group", group)
-    wait_for(lambda: _stable_members(group) == 2, timeout_s=120)  # both joined, then events
+    wait_for(lambda: stable_members(group) == 2, timeout_s=120)  # both joined, then events
     with rt.event_log.producer() as producer:
         for i, ev in enumerate(events):
             producer.send(topic, ev.encode(), ev.key)

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -89,7 +90,9 @@ def test_sigkilled_metering_consumer_counts_every_call_exactly_once(
 
 
 @pytest.mark.kafka
-def test_metering_consumer_waits_out_a_broker_restart(pg_url: str, kafka_servers: str) -> None:
+def test_metering_consumer_waits_out_a_broker_restart(
+    pg_url: str, kafka_servers: str, tmp_path: Path
+) -> None:
     """The broker goes down mid-stream and comes back: the consumer reopens until it can
     read again, and the ledger still counts every call once."""
     rt = open_runtime(make_settings(pg_url, backend="kafka"))
@@ -107,7 +110,8 @@ def test_metering_consumer_waits_out_a_broker_restart(pg_url: str, kafka_servers
     with rt.event_log.producer() as producer:
         for ev in events[:15_000]:
             producer.send(topic, ev.encode(), ev.key)
-    proc = start_worker("metering_worker.py", pg_url, "kafka", topic, group)
+    worker_log = tmp_path / "worker.log"
+    proc = start_worker("metering_worker.py", pg_url, "kafka", topic, group, log=worker_log)
     try:
         wait_for(lambda: raw_rows(rt.engine) > 0, timeout_s=60)
         services("down", "kafka")
@@ -117,7 +121,11 @@ def test_metering_consumer_waits_out_a_broker_restart(pg_url: str, kafka_servers
         with rt.event_log.producer() as producer:
             for ev in events[15_000:]:
                 producer.send(topic, ev.encode(), ev.key)
-        wait_for(lambda: raw_rows(rt.engine) >= len(events), timeout_s=180)
+        try:
+            wait_for(lambda: raw_rows(rt.engine) >= len(events), timeout_s=180)
+        except AssertionError:
+            tail = worker_log.read_text(errors="replace")[-4000:]
+            pytest.fail(f"{raw_rows(rt.engine)} of {len(events)} calls; worker log:\n{tail}")
         time.sleep(1.0)  # a straggling duplicate batch, if any, lands now
     finally:
         proc.terminate()
