@@ -33,9 +33,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,6 +53,7 @@ from liftmeter.settings import DatabaseSettings, EventsSettings  # noqa: E402
 from metering.consumer import MeteringHandler, build_runner  # noqa: E402
 from metering.models import UsageHourly  # noqa: E402
 
+T = TypeVar("T")
 MERCHANTS = 50
 NAIVE = "(a) naive, one transaction per event"
 RAW = "(c) raw kafka-python consume"
@@ -137,16 +139,23 @@ def phase_raw(args: argparse.Namespace) -> dict[str, Any]:
         max_partition_fetch_bytes=8 * 1024 * 1024,
         fetch_max_bytes=64 * 1024 * 1024,
     )
+    result = _drain(
+        lambda: sum(len(b) for b in consumer.poll(timeout_ms=500, max_records=5000).values()),
+        args.count,
+    )
+    consumer.close(autocommit=False)
+    return result
+
+
+def _drain(poll: Callable[[], int], count: int) -> dict[str, Any]:
+    """Poll until `count` messages were read, timed from the first non-empty poll."""
     seen, started = 0, None
-    while seen < args.count:
-        batches = consumer.poll(timeout_ms=500, max_records=5000)
-        n = sum(len(b) for b in batches.values())
+    while seen < count:
+        n = poll()
         if n and started is None:
             started = time.perf_counter()
         seen += n
-    elapsed = time.perf_counter() - (started or time.perf_counter())
-    consumer.close(autocommit=False)
-    return {"events": seen, "seconds": elapsed}
+    return {"events": seen, "seconds": time.perf_counter() - (started or time.perf_counter())}
 
 
 def phase_raw_librdkafka(args: argparse.Namespace) -> dict[str, Any]:
@@ -161,15 +170,11 @@ def phase_raw_librdkafka(args: argparse.Namespace) -> dict[str, Any]:
         }
     )
     consumer.subscribe([args.topic])
-    seen, started = 0, None
-    while seen < args.count:
-        n = sum(1 for m in consumer.consume(5000, 0.5) if m.error() is None)
-        if n and started is None:
-            started = time.perf_counter()
-        seen += n
-    elapsed = time.perf_counter() - (started or time.perf_counter())
+    result = _drain(
+        lambda: sum(1 for m in consumer.consume(5000, 0.5) if m.error() is None), args.count
+    )
     consumer.close()
-    return {"events": seen, "seconds": elapsed}
+    return result
 
 
 class _TimedHandler:
@@ -384,22 +389,24 @@ def _short(label: str) -> str:
     return label.split(", ")[-1] if label.startswith("(b)") else label.split()[2]
 
 
-def _median(values: list[float]) -> float:
-    return sorted(values)[len(values) // 2]
+def _median(values: list[T], key: Callable[[T], float]) -> T:
+    return sorted(values, key=key)[len(values) // 2]
+
+
+def _ratio(rounds: dict[str, list[dict[str, Any]]], label: str, base: str) -> float:
+    """`label`'s rate over `base`'s: the median of per-round ratios (each round's runs are
+    minutes apart, the machine drifts between rounds); a label run once (a) is set against
+    `base`'s median round."""
+    runs, bases = rounds[label], rounds[base]
+    if len(runs) != len(bases):
+        return _rate(_median(runs, _rate)) / _rate(_median(bases, _rate))
+    return _median([_rate(r) / _rate(b) for r, b in zip(runs, bases, strict=True)], float)
 
 
 def _print_table(rounds: dict[str, list[dict[str, Any]]]) -> None:
-    results = {k: sorted(v, key=_rate)[len(v) // 2] for k, v in rounds.items()}  # median
+    results = {k: _median(v, _rate) for k, v in rounds.items()}
     rate = {k: _rate(v) for k, v in results.items()}
     naive = rate[NAIVE]
-    # ÷ (c): the median of each round's ratio to the (c) run minutes before it (the machine
-    # drifts between rounds; (a) runs once, so it is set against the median (c)).
-    to_raw = {
-        k: _median([_rate(r) / _rate(c) for r, c in zip(v, rounds[RAW], strict=True)])
-        if len(v) == len(rounds[RAW])
-        else rate[k] / rate[RAW]
-        for k, v in rounds.items()
-    }
     print()
     print(
         f"{'consumer':40} {'events':>9} {'s':>7} {'events/s':>10} {'÷(a)':>7} {'÷(c)':>6}"
@@ -409,10 +416,13 @@ def _print_table(rounds: dict[str, list[dict[str, Any]]]) -> None:
         r = results[label]
         print(
             f"{label:40} {r['events']:>9,} {r['seconds']:>7.2f} {rate[label]:>10,.0f} "
-            f"{rate[label] / naive:>6.1f}× {to_raw[label]:>5.2f}× {r['peak_rss_mb']:>6.0f} MB"
+            f"{rate[label] / naive:>6.1f}× {_ratio(rounds, label, RAW):>5.2f}× "
+            f"{r['peak_rss_mb']:>6.0f} MB"
         )
     bulk = [k for k in rate if k.startswith("(b)")]
-    print("(b) ÷ (d): " + ", ".join(f"{rate[k] / rate[RAW_RD]:.2f}× ({_short(k)})" for k in bulk))
+    print(
+        "(b) ÷ (d): " + ", ".join(f"{_ratio(rounds, k, RAW_RD):.2f}× ({_short(k)})" for k in bulk)
+    )
     for i in range(len(rounds[RAW])):
         line = {k: _rate(rounds[k][i]) for k in (*bulk, RAW, RAW_RD)}
         print(

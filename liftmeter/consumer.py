@@ -46,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -153,6 +153,20 @@ def claim_event_ids(
         stmt = insert_ignoring_conflicts(session, table, rows, returning=[table.c.event_id])
         fresh.update(session.execute(stmt).scalars())
     return fresh
+
+
+def claimed_event_ids(
+    session: Session, group_id: str, event_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of `event_ids` `group_id` has claimed already (reads only)."""
+    table = ProcessedEvent.__table__
+    found: set[uuid.UUID] = set()
+    for chunk in _chunks(event_ids, _CLAIM_CHUNK):
+        query = select(table.c.event_id).where(
+            table.c.group_id == group_id, table.c.event_id.in_(chunk)
+        )
+        found.update(session.scalars(query))
+    return found
 
 
 def record_dead_letter(session: Session, group_id: str, record: Record, reason: str) -> None:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from liftmeter.db import is_postgres
 from liftmeter.events import CallCompletedStruct
-from liftmeter.models import Merchant, ProcessedEvent
+from liftmeter.models import Merchant
 from metering.models import (
     MEASURES,
     METER_DESCRIPTIONS,
@@ -252,7 +252,7 @@ def ingest_calls(
 
     New calls become raw rows plus either hourly aggregates or, for an hour inside a closed
     period, adjustments; calls whose `event_id` is already stored, or that `settled_group`
-    has settled (its consumer rejected them earlier, see `settled_ids`), change nothing.
+    has settled (its consumer rejected them earlier, see `liftmeter.consumer`), change nothing.
     """
     rows = [
         _Arriving(
@@ -276,22 +276,6 @@ def ingest_calls(
         "settled_group": settled_group,
     }
     return int(session.execute(_PG_INGEST, params).scalar_one())
-
-
-def settled_ids(session: Session, group_id: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of `event_ids` the group has settled in `processed_events` (SQLite path)."""
-    table = ProcessedEvent.__table__
-    found: set[uuid.UUID] = set()
-    for start in range(0, len(event_ids), _SQLITE_CHUNK):
-        chunk = event_ids[start : start + _SQLITE_CHUNK]
-        found.update(
-            session.scalars(
-                select(table.c.event_id)
-                .where(table.c.group_id == group_id)
-                .where(table.c.event_id.in_(chunk))
-            )
-        )
-    return found
 
 
 def add_to_hourly(session: Session, rows: Sequence[dict[str, Any]]) -> None:

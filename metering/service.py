@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from liftmeter.consumer import Applied, Rejection
+from liftmeter.consumer import Applied, Rejection, claimed_event_ids
 from liftmeter.db import is_postgres
 from liftmeter.errors import Conflict, ValidationFailed
 from liftmeter.events import CallCompleted, CallCompletedStruct, Event, as_call_struct
@@ -210,7 +210,7 @@ def ingest_calls(
         )
         return Applied(rejections, repeats + len(accepted) - fresh)
     if settled_group is not None:
-        settled = repository.settled_ids(session, settled_group, [c.event_id for c in accepted])
+        settled = claimed_event_ids(session, settled_group, [c.event_id for c in accepted])
         accepted = [c for c in accepted if c.event_id not in settled]
         repeats += len(settled)
     batch = _classify(session, accepted)

@@ -9,7 +9,11 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from kafka import KafkaAdminClient
+
 from liftmeter.eventlog import Consumer, Record, TopicPartition
+
+from support import KAFKA_SERVERS
 
 WORKERS = Path(__file__).resolve().parent.parent / "workers"
 
@@ -56,10 +60,6 @@ def wait_for(condition: Callable[[], bool], *, timeout_s: float) -> None:
 
 def stable_members(group: str) -> int:
     """Members of the Kafka consumer group `group` once the broker reports it stable (0 before)."""
-    from kafka import KafkaAdminClient
-
-    from support import KAFKA_SERVERS
-
     admin = KafkaAdminClient(bootstrap_servers=KAFKA_SERVERS)
     try:
         info = admin.describe_groups([group])[group]

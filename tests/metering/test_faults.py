@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from liftmeter.runtime import open_runtime
+from liftmeter.runtime import Runtime, open_runtime
 
 from factories import BASE_TIME, call_event
 from faults import start_worker, wait_for
@@ -24,18 +24,21 @@ TOTAL = 100_000
 KILLS = 12
 
 
+def _kafka_ledger(pg_url: str, *, merchants: int, name: str) -> tuple[Runtime, list[str], str, str]:
+    """A Kafka runtime with `merchants` merchants, a fresh 4-partition topic and group name."""
+    rt = open_runtime(make_settings(pg_url, backend="kafka"))
+    ids = [f"mer_{i}" for i in range(merchants)]
+    add_merchants(rt.sessions, ids)
+    topic = f"test.metering.{name}.{uuid.uuid4().hex[:8]}"
+    rt.event_log.ensure_topics([topic], partitions=4)
+    return rt, ids, topic, f"metering-{uuid.uuid4().hex[:8]}"
+
+
 @pytest.mark.kafka
 def test_sigkilled_metering_consumer_counts_every_call_exactly_once(
     pg_url: str, kafka_servers: str
 ) -> None:
-    rt = open_runtime(make_settings(pg_url, backend="kafka"))
-    merchants = [f"mer_{i}" for i in range(17)]
-    add_merchants(rt.sessions, merchants)
-    topic, group = (
-        f"test.metering.faults.{uuid.uuid4().hex[:8]}",
-        f"metering-{uuid.uuid4().hex[:8]}",
-    )
-    rt.event_log.ensure_topics([topic], partitions=4)
+    rt, merchants, topic, group = _kafka_ledger(pg_url, merchants=17, name="faults")
     events = [
         call_event(
             merchants[i % 17],
@@ -95,14 +98,7 @@ def test_metering_consumer_waits_out_a_broker_restart(
 ) -> None:
     """The broker goes down mid-stream and comes back: the consumer reopens until it can
     read again, and the ledger still counts every call once."""
-    rt = open_runtime(make_settings(pg_url, backend="kafka"))
-    merchants = [f"mer_{i}" for i in range(5)]
-    add_merchants(rt.sessions, merchants)
-    topic, group = (
-        f"test.metering.restart.{uuid.uuid4().hex[:8]}",
-        f"metering-{uuid.uuid4().hex[:8]}",
-    )
-    rt.event_log.ensure_topics([topic], partitions=4)
+    rt, merchants, topic, group = _kafka_ledger(pg_url, merchants=5, name="restart")
     events = [
         call_event(merchants[i % 5], i, occurred_at=BASE_TIME + timedelta(seconds=i))
         for i in range(20_000)
