@@ -25,7 +25,7 @@ from metering.models import UsageHourly
 from metering.replay import reconcile
 
 from factories import call_event
-from faults import CrashOnCommit
+from faults import CrashOnCommit, stable_members, wait_for
 from metering_support import add_merchants, expected, hourly_snapshot, ledger, raw_rows
 from support import PG_ADMIN_URL, make_settings
 from tally import consume_until, publish
@@ -242,7 +242,6 @@ def test_two_consumers_in_one_group_count_each_event_once(pg_url: str, kafka_ser
     topic = f"test.metering.split.{uuid.uuid4().hex[:8]}"
     rt = _open(pg_url, "kafka", topic)
     events = _calls(4000)
-    publish(rt.event_log, topic, events)
     group, stop = _group(), threading.Event()
     outcomes = []
 
@@ -262,6 +261,10 @@ def test_two_consumers_in_one_group_count_each_event_once(pg_url: str, kafka_ser
     threads = [threading.Thread(target=member) for _ in range(2)]
     for t in threads:
         t.start()
+    # Events only once both members hold partitions: the first member to join drains a
+    # backlog of this size before the second one's join has been rebalanced in.
+    wait_for(lambda: stable_members(group) == 2, timeout_s=120)
+    publish(rt.event_log, topic, events)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and raw_rows(rt.engine) < len(events):
         time.sleep(0.3)
