@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import CursorResult, select, update
@@ -38,16 +37,6 @@ def list_items(
     if after_id is not None:
         stmt = stmt.where(ReviewItem.id > after_id)
     return list(session.scalars(stmt))
-
-
-def statuses_of_calls(session: Session, call_ids: Sequence[str]) -> dict[str, ReviewStatus]:
-    """The review status of each of `call_ids` that was queued (others are absent)."""
-    if not call_ids:
-        return {}
-    stmt = select(ReviewItem.call_id, ReviewItem.status).where(
-        ReviewItem.call_id.in_(list(call_ids))
-    )
-    return {call_id: ReviewStatus(status) for call_id, status in session.execute(stmt)}
 
 
 def mark_decided(

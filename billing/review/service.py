@@ -96,15 +96,6 @@ def list_review_items(
     return items, (items[-1].id if more else None)
 
 
-def review_statuses(session: Session, call_ids: Sequence[str]) -> dict[str, ReviewStatus]:
-    """Read side for billing: the queue status of each call that was sent to review.
-
-    `approved` outputs are billable as good work, `rejected` ones are credited, `pending`
-    ones are not yet either; calls never queued are absent from the result.
-    """
-    return repository.statuses_of_calls(session, call_ids)
-
-
 def _checked_note(outcome: ReviewOutcome, note: str | None) -> str | None:
     cleaned = note.strip() if note is not None else None
     if outcome is ReviewOutcome.REJECT and not cleaned:

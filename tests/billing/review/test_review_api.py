@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from attribution.assignment import assign_arm
 from billing.review.models import ReviewItem
-from billing.review.service import review_statuses
 from gateway.models import Description
 from gateway.variants import latest_description
 from liftmeter.audit import list_audit
@@ -267,14 +266,3 @@ def test_racing_decisions_produce_one_decision_and_one_audit_row(gw) -> None:
     with gw.runtime.sessions() as session:
         entries = list_audit(session, subject_type="review_item", subject_id=body["review_id"])
     assert len(entries) == 1
-
-
-def test_billing_reads_the_review_status_of_calls(gw) -> None:
-    _, merchant = gw.merchant()
-    first, second = review_call(gw, merchant, "sku-1"), review_call(gw, merchant, "sku-2")
-    reviewer = gw.staff("review")
-    assert _decide(gw, first["review_id"], reviewer, decision="approve").status_code == 200
-    calls = [first["call_id"], second["call_id"], "call_never_queued"]
-    with gw.runtime.sessions() as session:
-        statuses = review_statuses(session, calls)
-    assert statuses == {first["call_id"]: "approved", second["call_id"]: "pending"}
