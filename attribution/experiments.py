@@ -96,8 +96,13 @@ def create_experiment(
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
     now: datetime | None = None,
+    experiment_id: str | None = None,
 ) -> CreatedExperiment:
-    """Create the merchant's active experiment; `Conflict` if one is already active."""
+    """Create the merchant's active experiment; `Conflict` if one is already active.
+
+    The id is generated unless given (a reproducible setup such as the demo's: the id seeds
+    the assignment hash); a given id that exists is a `Conflict`.
+    """
     now = as_utc(now or datetime.now(UTC))
     share = check_holdout_share(holdout_share)
     try:
@@ -108,13 +113,15 @@ def create_experiment(
     if session.get(Merchant, merchant_id) is None:
         raise NotFound("no such merchant", param="merchant_id")
     _stop_ended(session, merchant_id, now)
+    if experiment_id is not None and session.get(Experiment, experiment_id) is not None:
+        raise Conflict(f"experiment {experiment_id} exists", param="experiment_id")
     running = _active_row(session, merchant_id)
     if running is not None:
         raise Conflict(
             f"experiment {running.id} is already active; stop it first", param="experiment_id"
         )
     experiment = Experiment(
-        id=new_id("exp"),
+        id=experiment_id or new_id("exp"),
         merchant_id=merchant_id,
         name=name,
         holdout_share=share,

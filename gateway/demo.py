@@ -150,7 +150,10 @@ def _seed(
     with runtime.sessions.begin() as session:
         for index in range(options.merchants):
             prof = demo_world.profile(index)
-            merchant = create_merchant(session, name=prof.name, currency=prof.currency)
+            merchant_id, experiment_id = demo_world.world_ids(index, options.seed)
+            merchant = create_merchant(
+                session, name=prof.name, currency=prof.currency, merchant_id=merchant_id
+            )
             set_plan(
                 session,
                 merchant_id=merchant.id,
@@ -174,6 +177,7 @@ def _seed(
                 holdout_share="0.5",
                 starts_at=month_start,
                 now=month_start,
+                experiment_id=experiment_id,
             ).experiment.id
             runs.append(run)
         finance = issue_key(session, merchant_id=None, name="finance", scopes=["finance", "review"])

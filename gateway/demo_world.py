@@ -80,6 +80,16 @@ PROFILES: tuple[MerchantProfile, ...] = (
 )
 
 
+def world_ids(index: int, seed: int) -> tuple[str, str]:
+    """The `index`-th demo merchant's id and its experiment's id, fixed by the seed.
+
+    The assignment hash is seeded with both ids (`attribution.assignment`), so generated
+    ids would put other shoppers in the holdout on every run and the same seed would
+    measure a different lift each time.
+    """
+    return f"mer_demo{seed}m{index}", f"exp_demo{seed}m{index}"
+
+
 def profile(index: int) -> MerchantProfile:
     """The `index`-th demo merchant (profiles repeat with a numbered name after the list)."""
     base = PROFILES[index % len(PROFILES)]

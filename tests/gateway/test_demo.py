@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from gateway.demo_world import profile
+from gateway.demo_world import profile, world_ids
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +42,10 @@ def test_demo_measures_the_true_lift_and_invoices_add_up(tmp_path: Path) -> None
     with engine.connect() as conn:
         names = dict(conn.execute(text("SELECT id, name FROM merchants")).all())
         assert sorted(names.values()) == sorted(profile(i).name for i in range(2))
+        # ids fixed by the seed (7 by default): they seed the assignment hash, so the same
+        # seed puts the same shoppers in the holdout and measures the same lift every run
+        experiments = set(conn.execute(text("SELECT merchant_id, id FROM experiments")).all())
+        assert experiments == {world_ids(i, 7) for i in range(2)}
         truth = {profile(i).name: profile(i).true_relative_lift for i in range(2)}
         results = conn.execute(text("SELECT merchant_id, statistics_json FROM lift_results")).all()
         assert len(results) == 2

@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from attribution.experiments import create_experiment
+from liftmeter.errors import Conflict
+
 
 def _create(gw, headers, **body):  # type: ignore[no-untyped-def]
     payload = {"name": "spring copy", "holdout_share": "0.1", **body}
@@ -128,3 +131,20 @@ def test_scopes_guard_writes_and_reads(gw) -> None:
     assert [e["id"] for e in listed.json()] == [created.json()["id"]]
     assert _create(gw, finance).status_code == 403
     assert _create(gw, gw.admin).status_code == 403
+
+
+def test_a_given_experiment_id_is_kept_and_an_existing_one_is_a_conflict(gw) -> None:
+    mid, headers = gw.merchant()
+    with gw.runtime.sessions.begin() as session:
+        created = create_experiment(
+            session, merchant_id=mid, name="seeded", holdout_share="0.5", experiment_id="exp_s7"
+        )
+    assert created.experiment.id == "exp_s7"
+    stopped = gw.client.post("/v1/experiments/exp_s7/stop", headers=headers)
+    assert stopped.json()["status"] == "stopped"
+    with gw.runtime.sessions.begin() as session, pytest.raises(Conflict) as raised:
+        create_experiment(
+            session, merchant_id=mid, name="again", holdout_share="0.5", experiment_id="exp_s7"
+        )
+    assert raised.value.param == "experiment_id"
+    assert "exp_s7 exists" in str(raised.value)
