@@ -5,7 +5,7 @@ Everything here reads through billing's read side (`billing.repository`,
 recomputed. A line's lineage (stored JSON, see docs/billing.md) is resolved into what a
 person follows: the plan version it was priced with, the ledger hours and counts it was
 summed from, the lift result (and the experiment page that shows it), the late-usage
-adjustments it bills.
+adjustments it bills, the review-queue items whose calls it bills or withholds.
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ LEDGER_COUNTERS = (
     "flagged_calls",
     "failed_calls",
 )
+REVIEW_KEYS = ("approved_review", "review")
+"""Lineage keys of review calls: billed once approved (usage lines), withheld otherwise."""
 _RESOLVED = {
+    *REVIEW_KEYS,
     "plan_version_id",
     "ledger",
     "lift_result_id",
@@ -124,6 +127,21 @@ class LiftLink:
 
 
 @dataclass(frozen=True)
+class ReviewCalls:
+    """Review calls behind a line: billed once approved, withheld while pending or rejected."""
+
+    status: str
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    hour_from: datetime | None
+    hour_to: datetime | None
+    decided_from: datetime | None
+    decided_to: datetime | None
+    item_ids: list[str]
+
+
+@dataclass(frozen=True)
 class LineView:
     """One invoice line with its lineage resolved."""
 
@@ -135,6 +153,7 @@ class LineView:
     adjustment_ids: list[int]
     adjusts_period: datetime | None
     adjusts_invoice: str | None
+    reviews: list[ReviewCalls]
     detail: dict[str, Any]
 
 
@@ -193,6 +212,29 @@ def _lift(lineage: dict[str, Any], results: dict[str, LiftResult]) -> LiftLink |
     )
 
 
+def _reviews(lineage: dict[str, Any]) -> list[ReviewCalls]:
+    """Pending items carry no ids (the filter finds them); decided ones list theirs."""
+    out = []
+    for key in REVIEW_KEYS:
+        raw = lineage.get(key)
+        if not isinstance(raw, dict):
+            continue
+        out.append(
+            ReviewCalls(
+                status=str((raw.get("filter") or {}).get("review_status", "")),
+                calls=int(raw.get("calls", 0)),
+                prompt_tokens=int(raw.get("prompt_tokens", 0)),
+                completion_tokens=int(raw.get("completion_tokens", 0)),
+                hour_from=_moment(raw.get("hour_from")),
+                hour_to=_moment(raw.get("hour_to")),
+                decided_from=_moment(raw.get("decided_from")),
+                decided_to=_moment(raw.get("decided_to")),
+                item_ids=[str(i) for i in raw.get("review_item_ids") or []],
+            )
+        )
+    return out
+
+
 def _line_view(
     line: InvoiceLine, plans: dict[str, PlanVersion], results: dict[str, LiftResult]
 ) -> LineView:
@@ -207,6 +249,7 @@ def _line_view(
         adjustment_ids=list(lineage.get("adjustment_ids") or []),
         adjusts_period=_moment(lineage.get("adjusts_period")),
         adjusts_invoice=lineage.get("adjusts_invoice"),
+        reviews=_reviews(lineage),
         detail={k: v for k, v in lineage.items() if k not in _RESOLVED},
     )
 

@@ -4,6 +4,7 @@ call events go through the metering handler, and finance runs the month's draft.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from liftmeter.models import utcnow
 from liftmeter.money import quantize
 
 from billing_support import PLAN, ingest
+from dashboard_support import secret_of, sign_in
 from factories import outbox_events
 from gateway_harness import Harness, harness_with
 from support import make_settings
@@ -79,3 +81,26 @@ def test_the_draft_bills_the_approved_output_and_withholds_the_others(gw: Harnes
     assert withheld["Rejected in review, not billed"]["review_item_ids"] == [rejected["review_id"]]
     assert withheld["Pending review, not billed"]["calls"] == 1
     assert pending["review_id"] not in str(lines)
+
+    # the finance console resolves the same lineage: status, counts and items of each line
+    sign_in(gw.client, secret_of(finance), f"/dashboard/invoices/{invoice['id']}")
+    page = gw.client.get(f"/dashboard/invoices/{invoice['id']}").text
+    shown = re.findall(r'<dd class="review-calls">([^<]*)</dd>', page)
+    by_call = {e.call_id: e for e in events}
+    assert shown == [
+        *[_review_calls("approved", call)] * 3,  # prompt-token, completion-token, call lines
+        _review_calls("pending", by_call[pending["call_id"]]),
+        _review_calls("rejected", by_call[rejected["call_id"]]),
+    ]
+    assert approved["review_id"] in page
+    assert rejected["review_id"] in page
+    assert "found by the filter" in page  # pending items are not listed by id
+    assert "review_item_ids" not in page  # no raw lineage JSON left over
+    assert f"/dashboard/review?status=rejected&amp;merchant_id={mid}" in page
+
+
+def _review_calls(status: str, call: CallCompleted) -> str:
+    return (
+        f"{status} · calls 1 · prompt tokens {call.prompt_tokens:,}"
+        f" · completion tokens {call.completion_tokens:,}"
+    )
