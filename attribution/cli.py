@@ -26,6 +26,12 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from liftmeter.consumer_metrics import (
+    MetricsEndpoint,
+    MetricsHostOption,
+    MetricsPortOption,
+    serving_metrics,
+)
 from liftmeter.errors import LiftmeterError, ValidationFailed
 from liftmeter.logging import configure_logging
 from liftmeter.runtime import Runtime, open_runtime
@@ -68,14 +74,14 @@ def analyze(
     currency: Annotated[str, typer.Option(help="ISO 4217 currency of revenue")] = "USD",
     alpha: Annotated[float, typer.Option(help="1 − confidence level")] = 0.05,
     min_converting_units: Annotated[
-        int | None, typer.Option(help="minimum converting units per arm  [default: 100]")
+        int | None, typer.Option(help="minimum converting units per arm (default: 100)")
     ] = None,
     cap_percentile: Annotated[
         float | None,
-        typer.Option(help="revenue cap percentile of non-zero values; 100 = none  [default: 99.9]"),
+        typer.Option(help="revenue cap percentile of non-zero values; 100 = none (default: 99.9)"),
     ] = None,
     tuning_n: Annotated[
-        int | None, typer.Option(help="sequential tuning N*  [default: 5000]")
+        int | None, typer.Option(help="sequential tuning N* (default: 5000)")
     ] = None,
 ) -> None:
     """Validate FILE and print lift, SRM and incremental revenue as JSON."""
@@ -217,16 +223,24 @@ def compute(
 @app.command()
 def run(
     group: Annotated[str, typer.Option(help="consumer group")] = "attribution",
+    metrics_port: MetricsPortOption = None,
+    metrics_host: MetricsHostOption = "127.0.0.1",
 ) -> None:
     """Consume exposure and conversion events until SIGTERM or Ctrl-C."""
     from attribution.consumer import TOPICS, run_consumer
 
+    endpoint = MetricsEndpoint.from_options(metrics_host, metrics_port)
     rt = _runtime()
     rt.event_log.ensure_topics(list(TOPICS))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     console.print(f"attribution: consuming {', '.join(TOPICS)} as group {group}")
-    with contextlib.suppress(KeyboardInterrupt):
+    if endpoint is not None:
+        console.print(f"metrics: {endpoint.url}", highlight=False)
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        serving_metrics(endpoint, group, lambda: rt.event_log.lag(group, list(TOPICS))) as metrics,
+    ):
         outcome = run_consumer(
             event_log=rt.event_log,
             sessions=rt.sessions,
@@ -234,6 +248,7 @@ def run(
             group_id=group,
             max_records=rt.settings.events.poll_max_records,
             timeout_ms=rt.settings.events.poll_timeout_ms,
+            metrics=metrics,
         )
         console.print(
             f"applied {outcome.applied}, duplicates {outcome.duplicates}, "

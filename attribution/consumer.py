@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from attribution.service import record_events
 from liftmeter.consumer import BatchOutcome, ConsumerRunner, Rejection, consume_until_stopped
+from liftmeter.consumer_metrics import ConsumerMetrics
 from liftmeter.eventlog import Consumer, EventLog
 from liftmeter.events import CONVERSIONS_TOPIC, EXPOSURES_TOPIC, Event
 
@@ -68,6 +69,7 @@ def run_consumer(
     timeout_ms: int = 500,
     idle_polls_before_exit: int | None = None,
     retry_wait_s: float = 1.0,
+    metrics: ConsumerMetrics | None = None,
 ) -> BatchOutcome:
     """Consume until `stop` is set (or the log stayed idle); survive transient failures."""
     return consume_until_stopped(
@@ -84,4 +86,5 @@ def run_consumer(
         ),
         idle_polls_before_exit=idle_polls_before_exit,
         retry_wait_s=retry_wait_s,
+        metrics=metrics,
     )

@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from liftmeter.consumer_metrics import ConsumerMetrics
 from liftmeter.db import insert_ignoring_conflicts, is_postgres
 from liftmeter.errors import EventLogUnavailable, LiftmeterError
 from liftmeter.eventlog.base import Consumer, EventLog, Record, next_offsets
@@ -184,7 +186,10 @@ def record_dead_letter(session: Session, group_id: str, record: Record, reason: 
 
 
 class ConsumerRunner:
-    """Runs one consumer-group member: poll → one transaction → commit offsets."""
+    """Runs one consumer-group member: poll → one transaction → commit offsets.
+
+    `metrics`, when set, counts each committed batch's outcome and times its transaction.
+    """
 
     def __init__(
         self,
@@ -198,8 +203,10 @@ class ConsumerRunner:
         overlap_poll: bool = False,
         claims: bool = True,
         decode: Callable[[bytes], Identified] = decode_event,
+        metrics: ConsumerMetrics | None = None,
     ):
         self.consumer = consumer
+        self.metrics = metrics
         self._claims = claims
         self._decode_one = decode
         self._sessions = sessions
@@ -216,7 +223,7 @@ class ConsumerRunner:
             return BatchOutcome()
         outcome = self._apply_batch(*self._decode(records))
         outcome.polled = len(records)
-        self.consumer.commit(next_offsets(records))
+        self._commit(records, outcome)
         return outcome
 
     def run(
@@ -263,10 +270,15 @@ class ConsumerRunner:
                 else:
                     outcome = self._apply_batch(batch.decoded, batch.bad)
                 outcome.polled = len(batch.records)
-                self.consumer.commit(next_offsets(batch.records))  # only after its transaction
+                self._commit(batch.records, outcome)  # only after its transaction
                 total.add(outcome)
                 batch = following
         return total
+
+    def _commit(self, records: Sequence[Record], outcome: BatchOutcome) -> None:
+        self.consumer.commit(next_offsets(records))
+        if self.metrics is not None:
+            self.metrics.committed(self.group_id, outcome)
 
     def _poll(self) -> Sequence[Record]:
         return self.consumer.poll(max_records=self._max_records, timeout_ms=self._timeout_ms)
@@ -279,6 +291,15 @@ class ConsumerRunner:
         self, decoded: Sequence[tuple[Record, Identified]], bad: Sequence[tuple[Record, str]]
     ) -> BatchOutcome:
         """One transaction for the batch; on an unexpected error, one per event."""
+        started = time.perf_counter()
+        outcome = self._transact(decoded, bad)
+        if self.metrics is not None:
+            self.metrics.transaction_took(self.group_id, time.perf_counter() - started)
+        return outcome
+
+    def _transact(
+        self, decoded: Sequence[tuple[Record, Identified]], bad: Sequence[tuple[Record, str]]
+    ) -> BatchOutcome:
         try:
             with self._sessions.begin() as session:
                 return self._apply(session, decoded, bad)
@@ -391,20 +412,26 @@ def consume_until_stopped(
     runner_for: Callable[[Consumer], ConsumerRunner],
     idle_polls_before_exit: int | None = None,
     retry_wait_s: float = 1.0,
+    metrics: ConsumerMetrics | None = None,
 ) -> BatchOutcome:
     """Run a group's runner until `stop` is set (or the log stayed idle).
 
     A transient database or event-log failure closes the consumer and opens a new one after
     `retry_wait_s`; uncommitted batches are redelivered and deduplicated by event id.
+    `metrics` instruments every runner opened and counts the reopens.
     """
     total = BatchOutcome()
     while not stop.is_set():
         try:
             with event_log.consumer(group_id, list(topics)) as consumer:
                 runner = runner_for(consumer)
+                if metrics is not None:
+                    runner.metrics = metrics
                 total.add(runner.run(stop=stop, idle_polls_before_exit=idle_polls_before_exit))
                 return total
         except RETRYABLE as exc:
             log.warning("consumer failed; reopening", group=group_id, error=str(exc))
+            if metrics is not None:
+                metrics.reopened(group_id)
             stop.wait(retry_wait_s)
     return total

@@ -20,6 +20,12 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from liftmeter.consumer_metrics import (
+    MetricsEndpoint,
+    MetricsHostOption,
+    MetricsPortOption,
+    serving_metrics,
+)
 from liftmeter.logging import configure_logging
 from liftmeter.runtime import Runtime, open_runtime
 from liftmeter.settings import load_settings
@@ -49,7 +55,9 @@ def run(
     group: Annotated[str, typer.Option(help="Consumer group.")] = GROUP_ID,
     max_records: Annotated[
         int | None,
-        typer.Option(min=1, max=100_000, help="Batch size [default: events.poll_max_records]."),
+        typer.Option(
+            min=1, max=100_000, help="Batch size (default: setting events.poll_max_records)."
+        ),
     ] = None,
     processes: Annotated[
         int,
@@ -60,8 +68,11 @@ def run(
             "between them (Kafka only: the embedded log serves one member per group).",
         ),
     ] = 1,
+    metrics_port: MetricsPortOption = None,
+    metrics_host: MetricsHostOption = "127.0.0.1",
 ) -> None:
     """Consume call events into the usage ledger until SIGTERM or Ctrl-C."""
+    endpoint = MetricsEndpoint.from_options(metrics_host, metrics_port)
     rt = _runtime()
     rt.event_log.ensure_topics([topic])
     backend = rt.settings.events.backend
@@ -72,16 +83,23 @@ def run(
                 "scaling out needs LIFTMETER_EVENTS__BACKEND=kafka", param_hint="--processes"
             )
         console.print(f"metering: {processes} members of group {group} on {topic}")
-        raise typer.Exit(_run_members(processes, topic, group, max_records))
-    _consume(rt, topic, group, max_records)
+        raise typer.Exit(_run_members(processes, topic, group, max_records, endpoint))
+    _consume(rt, topic, group, max_records, endpoint)
 
 
-def _consume(rt: Runtime, topic: str, group: str, max_records: int | None) -> None:
+def _consume(
+    rt: Runtime, topic: str, group: str, max_records: int | None, endpoint: MetricsEndpoint | None
+) -> None:
     """One member of the group in this process, until SIGTERM or Ctrl-C."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     console.print(f"metering: consuming {topic} as group {group}", highlight=False)
-    with contextlib.suppress(KeyboardInterrupt):
+    if endpoint is not None:
+        console.print(f"metrics: {endpoint.url}", highlight=False)
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        serving_metrics(endpoint, group, lambda: rt.event_log.lag(group, [topic])) as metrics,
+    ):
         outcome = run_consumer(
             event_log=rt.event_log,
             sessions=rt.sessions,
@@ -90,6 +108,7 @@ def _consume(rt: Runtime, topic: str, group: str, max_records: int | None) -> No
             topics=[topic],
             max_records=max_records or rt.settings.events.poll_max_records,
             timeout_ms=rt.settings.events.poll_timeout_ms,
+            metrics=metrics,
         )
         console.print(
             f"applied {outcome.applied}, duplicates {outcome.duplicates}, "
@@ -98,16 +117,28 @@ def _consume(rt: Runtime, topic: str, group: str, max_records: int | None) -> No
     rt.close()
 
 
-def _member(topic: str, group: str, max_records: int | None) -> None:
+def _member(
+    topic: str, group: str, max_records: int | None, endpoint: MetricsEndpoint | None
+) -> None:
     """Entry point of a member process (spawned: nothing is inherited but the arguments)."""
-    _consume(_runtime(check_events=False), topic, group, max_records)
+    _consume(_runtime(check_events=False), topic, group, max_records, endpoint)
 
 
-def _run_members(processes: int, topic: str, group: str, max_records: int | None) -> int:
+def _run_members(
+    processes: int,
+    topic: str,
+    group: str,
+    max_records: int | None,
+    endpoint: MetricsEndpoint | None,
+) -> int:
     """Run `processes` members until SIGTERM/Ctrl-C; the exit status of the worst member."""
     spawn = multiprocessing.get_context("spawn")
     members = [
-        spawn.Process(target=_member, args=(topic, group, max_records), name=f"metering-{i}")
+        spawn.Process(
+            target=_member,
+            args=(topic, group, max_records, endpoint and endpoint.for_member(i)),
+            name=f"metering-{i}",
+        )
         for i in range(processes)
     ]
     for member in members:

@@ -31,6 +31,7 @@ from liftmeter.consumer import (
     EventHandler,
     consume_until_stopped,
 )
+from liftmeter.consumer_metrics import ConsumerMetrics
 from liftmeter.db import is_postgres
 from liftmeter.eventlog import Consumer, EventLog
 from liftmeter.events import CALLS_TOPIC, Event, decode_call
@@ -103,6 +104,7 @@ def run_consumer(
     timeout_ms: int = 500,
     idle_polls_before_exit: int | None = None,
     retry_wait_s: float = 1.0,
+    metrics: ConsumerMetrics | None = None,
 ) -> BatchOutcome:
     """Consume until `stop` is set (or the log stayed idle); survive transient failures."""
     overlap_poll = _is_postgres(sessions)
@@ -121,4 +123,5 @@ def run_consumer(
         ),
         idle_polls_before_exit=idle_polls_before_exit,
         retry_wait_s=retry_wait_s,
+        metrics=metrics,
     )
