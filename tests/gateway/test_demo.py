@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 from decimal import Decimal
@@ -15,22 +13,18 @@ from sqlalchemy import create_engine, text
 
 from gateway.demo_world import profile, world_ids
 
+from support import cli_env, free_port
+
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_demo_measures_the_true_lift_and_invoices_add_up(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIFTMETER_")}
+    env = cli_env()
     workdir = tmp_path / "demo"
     result = subprocess.run(
         [sys.executable, "-m", "liftmeter", "demo", "--no-serve", "--merchants", "2",
          "--products", "3", "--visitors", "40000", "--workdir", str(workdir),
-         "--port", str(_free_port())],
+         "--port", str(free_port())],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -58,7 +58,13 @@ def wait_for(condition: Callable[[], bool], *, timeout_s: float) -> None:
         time.sleep(0.05)
 
 
-def stable_members(group: str) -> int:
+def wait_for_members(group: str, count: int) -> None:
+    """Wait (up to 2 minutes) until the broker reports the Kafka consumer group `group` stable
+    with `count` members, i.e. each of them holds its partitions."""
+    wait_for(lambda: _stable_members(group) == count, timeout_s=120)
+
+
+def _stable_members(group: str) -> int:
     """Members of the Kafka consumer group `group` once the broker reports it stable (0 before)."""
     admin = KafkaAdminClient(bootstrap_servers=KAFKA_SERVERS)
     try:

@@ -34,6 +34,20 @@ def make_settings(db_url: str, *, backend: str = "embedded", **events: object) -
     )
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a server, or to be refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli_env(**liftmeter: str) -> dict[str, str]:
+    """The environment of a `liftmeter` subprocess: this one's without any LIFTMETER_ setting
+    of the caller, plus `liftmeter` (e.g. `LIFTMETER_DATABASE__URL=...`)."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("LIFTMETER_")}
+    return {**inherited, **liftmeter}
+
+
 def services(action: str, what: str) -> None:
     """Start or stop a real service (used by fault tests that take the broker down)."""
     subprocess.run([str(ROOT / "scripts" / "services.sh"), action, what], check=True, timeout=180)

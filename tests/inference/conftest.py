@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,8 @@ from inference.engine import GenerationEngine
 from inference.metrics import EngineMetrics
 from inference.server import create_app
 from liftmeter.settings import Settings, load_settings
+
+from support import free_port
 
 torch.set_num_threads(2)
 MODEL = "liftmeter-sparse-small"
@@ -43,12 +44,6 @@ def engine(checkpoint: Checkpoint) -> Iterator[GenerationEngine]:
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return load_settings()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LiveServer:

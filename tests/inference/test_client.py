@@ -24,7 +24,9 @@ from inference.errors import InferenceError, InferenceUnavailable, InvalidGenera
 from inference.prompts import build_prompt
 from liftmeter.errors import LiftmeterError
 from liftmeter.settings import InferenceSettings, load_settings
-from tests.inference.conftest import MODEL, LiveServer, free_port
+from tests.inference.conftest import MODEL, LiveServer
+
+from support import free_port
 
 PROMPT = build_prompt(next(iter(generate_products(1, seed=9, held_out=True))))
 

@@ -4,9 +4,7 @@ and reopens, counted by the real runner and served over HTTP by `liftmeter meter
 from __future__ import annotations
 
 import math
-import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,15 +24,9 @@ from metering.consumer import MeteringHandler, run_consumer
 from factories import call_event
 from faults import wait_for
 from metering_support import add_merchants
-from support import make_settings
+from support import cli_env, free_port, make_settings
 
 GROUP = "metering"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _sample(metrics: ConsumerMetrics, name: str, **labels: str) -> float:
@@ -103,7 +95,7 @@ def test_each_reopen_after_a_database_failure_is_counted(sqlite_url: str) -> Non
     rt = open_runtime(make_settings(sqlite_url))
     topic = f"test.metrics.down.{uuid.uuid4().hex[:8]}"
     _published(rt, topic)
-    down = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/none")
+    down = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none")
     metrics, stop = ConsumerMetrics(), threading.Event()
 
     def runner_for(consumer):  # type: ignore[no-untyped-def]
@@ -149,7 +141,7 @@ def test_each_reopen_after_a_database_failure_is_counted(sqlite_url: str) -> Non
 
 
 def test_metrics_are_served_over_http_and_a_taken_port_is_a_clear_error() -> None:
-    endpoint = MetricsEndpoint("127.0.0.1", _free_port())
+    endpoint = MetricsEndpoint("127.0.0.1", free_port())
     with serving_metrics(endpoint, GROUP, lambda: 7) as metrics:
         assert metrics is not None
         body = httpx.get(endpoint.url, timeout=10).text
@@ -162,14 +154,9 @@ def test_metrics_are_served_over_http_and_a_taken_port_is_a_clear_error() -> Non
 
 
 def _serving(url: str, *command: str) -> subprocess.Popen[str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("LIFTMETER_")},
-        "LIFTMETER_DATABASE__URL": url,
-        "LIFTMETER_EVENTS__BACKEND": "embedded",
-    }
     return subprocess.Popen(
         [sys.executable, "-m", "liftmeter", *command],
-        env=env,
+        env=cli_env(LIFTMETER_DATABASE__URL=url, LIFTMETER_EVENTS__BACKEND="embedded"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -195,7 +182,7 @@ def test_metering_run_serves_its_metrics(sqlite_url: str) -> None:
     add_merchants(rt.sessions, ["mer_0", "mer_1", "mer_2"])
     topic = f"test.metrics.cli.{uuid.uuid4().hex[:8]}"
     _published(rt, topic)
-    endpoint = MetricsEndpoint("127.0.0.1", _free_port())
+    endpoint = MetricsEndpoint("127.0.0.1", free_port())
     port = str(endpoint.port)
     proc = _serving(sqlite_url, "metering", "run", "--topic", topic, "--metrics-port", port)
     try:
@@ -209,7 +196,7 @@ def test_metering_run_serves_its_metrics(sqlite_url: str) -> None:
 
 
 def test_attribution_run_serves_its_metrics(sqlite_url: str) -> None:
-    endpoint = MetricsEndpoint("127.0.0.1", _free_port())
+    endpoint = MetricsEndpoint("127.0.0.1", free_port())
     proc = _serving(sqlite_url, "attribution", "run", "--metrics-port", str(endpoint.port))
     try:
         idle = 'liftmeter_consumer_lag_events{group="attribution"} 0.0'

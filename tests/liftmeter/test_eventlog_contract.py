@@ -6,7 +6,6 @@ and a real Kafka broker started by scripts/services.sh.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -23,8 +22,8 @@ from liftmeter.outbox import OutboxRelay, enqueue_events, pending_count
 from liftmeter.runtime import Runtime, open_runtime
 
 from factories import call_event
-from faults import CrashOnCommit, stable_members, wait_for
-from support import make_settings, services
+from faults import CrashOnCommit, wait_for_members
+from support import free_port, make_settings, services
 from tally import (
     TallyHandler,
     applied,
@@ -286,7 +285,7 @@ def test_two_consumers_in_one_group_split_partitions_and_see_each_event_once(
         t.start()
     # Events only once both members hold partitions: the first member to join drains a
     # backlog of this size before the second one's join has been rebalanced in.
-    wait_for(lambda: stable_members(group) == 2, timeout_s=120)
+    wait_for_members(group, 2)
     publish(rt.event_log, topic, events)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and row_count(rt.engine)[1] < len(events):
@@ -311,11 +310,8 @@ def test_a_kafka_consumer_without_a_reachable_broker_fails_its_poll() -> None:
     from liftmeter.eventlog.kafka import KafkaEventConsumer
     from liftmeter.settings import EventsSettings
 
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     settings = EventsSettings(
-        backend="kafka", bootstrap_servers=f"127.0.0.1:{port}", connect_timeout_s=1
+        backend="kafka", bootstrap_servers=f"127.0.0.1:{free_port()}", connect_timeout_s=1
     )
     with (
         KafkaEventConsumer(settings, "g-unreachable", ["test.nowhere"]) as consumer,

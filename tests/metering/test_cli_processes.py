@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,21 +13,20 @@ import pytest
 from liftmeter.runtime import open_runtime
 
 from factories import BASE_TIME, call_event
-from faults import stable_members, wait_for
+from faults import wait_for, wait_for_members
 from metering_support import add_merchants, expected, ledger, raw_rows
-from support import KAFKA_SERVERS, make_settings
+from support import KAFKA_SERVERS, cli_env, make_settings
 
 TOTAL = 20_000
 
 
 def _cli(pg_url: str, backend: str, *args: str) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "LIFTMETER_DATABASE__URL": pg_url,
-        "LIFTMETER_EVENTS__BACKEND": backend,
-        "LIFTMETER_EVENTS__BOOTSTRAP_SERVERS": KAFKA_SERVERS,
-        "LIFTMETER_EVENTS__POLL_MAX_RECORDS": "1000",
-    }
+    env = cli_env(
+        LIFTMETER_DATABASE__URL=pg_url,
+        LIFTMETER_EVENTS__BACKEND=backend,
+        LIFTMETER_EVENTS__BOOTSTRAP_SERVERS=KAFKA_SERVERS,
+        LIFTMETER_EVENTS__POLL_MAX_RECORDS="1000",
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "liftmeter", "metering", "run", *args],
         env=env,
@@ -52,7 +50,7 @@ def test_members_split_the_partitions_and_count_each_call_once(
         for i in range(TOTAL)
     ]
     proc = _cli(pg_url, "kafka", "--processes", "2", "--topic", topic, "--group", group)
-    wait_for(lambda: stable_members(group) == 2, timeout_s=120)  # both joined, then events
+    wait_for_members(group, 2)  # both joined, then events
     with rt.event_log.producer() as producer:
         for i, ev in enumerate(events):
             producer.send(topic, ev.encode(), ev.key)

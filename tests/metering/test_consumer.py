@@ -25,7 +25,7 @@ from metering.models import UsageHourly
 from metering.replay import reconcile
 
 from factories import call_event
-from faults import CrashOnCommit, stable_members, wait_for
+from faults import CrashOnCommit, wait_for_members
 from metering_support import add_merchants, expected, hourly_snapshot, ledger, raw_rows
 from support import PG_ADMIN_URL, make_settings
 from tally import consume_until, publish
@@ -263,7 +263,7 @@ def test_two_consumers_in_one_group_count_each_event_once(pg_url: str, kafka_ser
         t.start()
     # Events only once both members hold partitions: the first member to join drains a
     # backlog of this size before the second one's join has been rebalanced in.
-    wait_for(lambda: stable_members(group) == 2, timeout_s=120)
+    wait_for_members(group, 2)
     publish(rt.event_log, topic, events)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and raw_rows(rt.engine) < len(events):
